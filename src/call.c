@@ -1,0 +1,1094 @@
+/**
+ * @file call.c  One call's life: A-leg (UAS) → menu → B-leg (UAC) to a trunk, with deskline's own
+ *               RTP in between (B2BUA). Procedure 46 §1–§2.
+ *
+ * The NUA stack runs with media disabled (NUTAG_MEDIA_ENABLE(0)): SDP offer/answer is done here with
+ * the pure sdp module, so the answer always carries exactly what media.c sends and receives.
+ *
+ * Lifetime: a call exists from the INVITE until both legs' handles have reported
+ * nua_callstate_terminated and been destroyed. Legs that are let go early (a B-leg that failed or
+ * was cancelled) are unbound from the call and destroyed by call_nua_event() when they end.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sofia-sip/nua.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_tag_io.h>
+#include <sofia-sip/url.h>
+
+#include "deskline/call.h"
+#include "deskline/cdr.h"
+#include "deskline/ivr.h"
+#include "deskline/log.h"
+#include "deskline/media.h"
+#include "deskline/sdp.h"
+
+/** Most trunk attempts one call makes (a fallback that names a trunk again cannot loop). */
+#define CALL_MAX_TRUNK_ATTEMPTS 4
+/** Period of the sweep that checks RTP timeouts and drain, ms. */
+#define SWEEP_INTERVAL_MS 1000
+#define SDP_MAX 1024
+
+enum call_state {
+	CS_INCOMING = 0,  /**< INVITE answered, waiting for the ACK */
+	CS_MENU,          /**< the menu machine has the call */
+	CS_TRUNK,         /**< B-leg INVITE sent, not answered yet */
+	CS_BRIDGED,       /**< both legs up, RTP relayed */
+	CS_ENDING,        /**< BYE/CANCEL sent, waiting for the legs to terminate */
+};
+
+struct leg {
+	nua_handle_t *nh;
+	struct media_leg *media;
+	struct sdp_session_params params;
+	bool has_params;
+	bool answered;        /**< 2xx sent (A) or received (B) */
+	bool offer_pending;   /**< we sent an offer in a 2xx; the answer comes in the ACK */
+	bool bye_sent;
+	uint64_t sess_id;
+	uint64_t sess_ver;
+	char sdp[SDP_MAX];    /**< last SDP we sent on this leg */
+};
+
+struct call {
+	struct call *prev, *next;
+	struct app *app;
+	struct dl_runtime *rt;
+	nua_t *nua;
+	enum call_state state;
+	struct leg a, b;
+	char call_id[128];
+	char caller[64];
+	char caller_name[64];
+	char called[64];
+	char from_host[128];
+	struct ivr *ivr;
+	su_timer_t *ivr_timer;
+	su_timer_t *ring_timer;
+	const struct dl_trunk *trunk;
+	unsigned trunk_attempts;
+	char route[96];
+	char result[32];
+	char detail[96];
+	uint64_t start_ms, answer_ms, bridge_ms;
+};
+
+static void call_apply(struct call *call, const struct ivr_output *out);
+static void call_hangup(struct call *call, const char *result, const char *detail);
+static void call_trunk_failed(struct call *call, const char *detail);
+
+/* ---- runtime ---------------------------------------------------------------------------- */
+
+int runtime_load(struct dl_runtime **rtp, const char *path, struct dl_config_errors *errs)
+{
+	struct dl_runtime *rt = calloc(1, sizeof(*rt));
+	int err;
+
+	if (!rt)
+		return ENOMEM;
+	rt->refs = 1;
+	err = config_load(&rt->cfg, path, errs);
+	if (err)
+		goto out;
+	err = prompt_set_load(&rt->prompts, rt->cfg, errs);
+ out:
+	if (err) {
+		runtime_unref(rt);
+		return err;
+	}
+	*rtp = rt;
+	return 0;
+}
+
+struct dl_runtime *runtime_ref(struct dl_runtime *rt)
+{
+	if (rt)
+		rt->refs++;
+	return rt;
+}
+
+void runtime_unref(struct dl_runtime *rt)
+{
+	if (!rt || --rt->refs > 0)
+		return;
+	prompt_set_free(rt->prompts);
+	config_unref(rt->cfg);
+	free(rt);
+}
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)(ts.tv_nsec / 1000000L);
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+static void set_result(struct call *call, const char *result, const char *detail)
+{
+	if (call->result[0] == '\0' && result)
+		copy_str(call->result, sizeof(call->result), result);
+	if (detail && call->detail[0] == '\0')
+		copy_str(call->detail, sizeof(call->detail), detail);
+}
+
+static const char *state_name(enum call_state s)
+{
+	switch (s) {
+	case CS_INCOMING: return "incoming";
+	case CS_MENU:     return "menu";
+	case CS_TRUNK:    return "trunk";
+	case CS_BRIDGED:  return "bridged";
+	case CS_ENDING:   return "ending";
+	}
+	return "?";
+}
+
+static int callstate_of(tagi_t const *tags)
+{
+	int cs = -1;
+	tl_gets(tags, NUTAG_CALLSTATE_REF(cs), TAG_END());
+	return cs;
+}
+
+/** Write our SDP for a leg: what its params say, or a full offer when it has none yet. */
+static int leg_write_sdp(struct call *call, struct leg *leg, bool offer)
+{
+	const struct dl_config *cfg = call->rt->cfg;
+	enum dl_codec codecs[2];
+	uint8_t pts[2];
+	struct sdp_local l = {
+		.addr = media_leg_address(leg->media),
+		.port = media_leg_port(leg->media),
+		.sess_id = leg->sess_id,
+		.sess_version = leg->sess_ver,
+		.ptime_ms = cfg->media.ptime_ms,
+	};
+	char buf[SDP_MAX];
+	int n;
+
+	if (offer || !leg->has_params) {
+		/* Offer our codecs; on a B-leg the A-leg's codec goes first so nothing is transcoded. */
+		size_t k = 0;
+		if (leg == &call->b && call->a.has_params)
+			codecs[k++] = call->a.params.codec;
+		for (size_t i = 0; i < cfg->media.n_codecs && k < 2; i++)
+			if (k == 0 || codecs[0] != cfg->media.codecs[i])
+				codecs[k++] = cfg->media.codecs[i];
+		for (size_t i = 0; i < k; i++)
+			pts[i] = (uint8_t)codecs[i];
+		l.codecs = codecs;
+		l.pts = pts;
+		l.n_codecs = k;
+		l.pt_event = cfg->media.telephone_event_pt;
+		l.dir = SDP_SENDRECV;
+	} else {
+		codecs[0] = leg->params.codec;
+		pts[0] = leg->params.pt;
+		l.codecs = codecs;
+		l.pts = pts;
+		l.n_codecs = 1;
+		l.pt_event = leg->params.pt_event;
+		l.dir = leg->params.local_dir;
+	}
+	n = sdp_write(buf, sizeof(buf), &l);
+	if (n < 0)
+		return ENOSPC;
+	/* RFC 3264 §8: the version goes up only when the description changes. */
+	if (leg->sdp[0] && strcmp(buf, leg->sdp) != 0) {
+		leg->sess_ver++;
+		l.sess_version = leg->sess_ver;
+		n = sdp_write(buf, sizeof(buf), &l);
+		if (n < 0)
+			return ENOSPC;
+	}
+	memcpy(leg->sdp, buf, (size_t)n + 1);
+	return 0;
+}
+
+/** Apply a negotiated description to a leg's media. */
+static int leg_set_params(struct call *call, struct leg *leg, const struct sdp_session_params *p,
+			  int rx_event_pt)
+{
+	int err = media_leg_set_remote(leg->media, p, rx_event_pt);
+	if (err) {
+		log_warn(call->call_id, "SDP address %s is not an IP address", p->addr);
+		return err;
+	}
+	leg->params = *p;
+	leg->has_params = true;
+	return 0;
+}
+
+static bool sip_has_sdp(sip_t const *sip)
+{
+	if (!sip || !sip->sip_payload || sip->sip_payload->pl_len == 0)
+		return false;
+	if (sip->sip_content_type && sip->sip_content_type->c_type &&
+	    strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0)
+		return false;
+	return true;
+}
+
+/**
+ * Answer an offer that came on @p leg. On failure fills in the SIP status and reason phrase.
+ */
+static int leg_answer_offer(struct call *call, struct leg *leg, sip_t const *sip, int *status,
+			    const char **phrase)
+{
+	const struct dl_config *cfg = call->rt->cfg;
+	struct sdp_remote remote;
+	struct sdp_session_params p;
+	int err;
+
+	err = sdp_parse_remote(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &remote);
+	if (err == EBADMSG) {
+		*status = 400;
+		*phrase = "Malformed SDP";
+		return err;
+	}
+	if (err) {
+		*status = 488;
+		*phrase = "No audio stream in SDP";
+		return err;
+	}
+	err = sdp_negotiate(&remote, cfg->media.codecs, cfg->media.n_codecs, &p);
+	if (err) {
+		*status = 488;
+		*phrase = "No common codec (PCMU/PCMA)";
+		return err;
+	}
+	err = leg_set_params(call, leg, &p, p.pt_event);
+	if (err) {
+		*status = 488;
+		*phrase = "Unsupported media address";
+		return err;
+	}
+	err = leg_write_sdp(call, leg, false);
+	if (err) {
+		*status = 500;
+		*phrase = "Internal error";
+	}
+	return err;
+}
+
+/** Take the answer to our offer from a response or an ACK. */
+static int leg_take_answer(struct call *call, struct leg *leg, sip_t const *sip)
+{
+	struct sdp_remote remote;
+	struct sdp_session_params p;
+	int err;
+
+	err = sdp_parse_remote(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &remote);
+	if (!err)
+		err = sdp_accept_answer(&remote, &p);
+	if (!err)
+		err = leg_set_params(call, leg, &p, call->rt->cfg->media.telephone_event_pt);
+	if (err)
+		log_warn(call->call_id, "unusable SDP answer on the %s-leg",
+			 leg == &call->a ? "A" : "B");
+	leg->offer_pending = false;
+	return err;
+}
+
+/* ---- call list, end --------------------------------------------------------------------- */
+
+static void call_free(struct call *call)
+{
+	struct app *app = call->app;
+
+	if (call->prev)
+		call->prev->next = call->next;
+	else
+		app->calls = call->next;
+	if (call->next)
+		call->next->prev = call->prev;
+	app->n_calls--;
+
+	su_timer_destroy(call->ivr_timer);
+	su_timer_destroy(call->ring_timer);
+	media_leg_free(call->a.media);
+	media_leg_free(call->b.media);
+	ivr_free(call->ivr);
+	runtime_unref(call->rt);
+	free(call);
+}
+
+static void call_end(struct call *call)
+{
+	struct cdr_record r = {
+		.call_id = call->call_id,
+		.caller = call->caller,
+		.caller_name = call->caller_name,
+		.called = call->called,
+		.path = call->ivr ? ivr_path(call->ivr) : "",
+		.route = call->route,
+		.result = call->result[0] ? call->result : "ended",
+		.detail = call->detail,
+		.start_ms = call->start_ms,
+		.answer_ms = call->answer_ms,
+		.bridge_ms = call->bridge_ms,
+		.end_ms = wall_ms(),
+	};
+	int err = cdr_write(call->app->cdr, &r);
+
+	if (err)
+		log_err(call->call_id, "CDR not written: %s", strerror(err));
+	log_info(call->call_id, "call ended: %s%s%s, path \"%s\"", r.result,
+		 call->detail[0] ? " " : "", call->detail, r.path);
+	call_free(call);
+}
+
+/** Both legs gone? Then the call is over. */
+static void call_check_done(struct call *call)
+{
+	if (!call->a.nh && !call->b.nh)
+		call_end(call);
+}
+
+/**
+ * Let a leg go: its media is closed now; its handle is unbound from the call and destroyed by
+ * call_nua_event() once the stack reports it terminated.
+ */
+static void leg_release(struct leg *leg)
+{
+	media_leg_free(leg->media);
+	leg->media = NULL;
+	if (leg->nh) {
+		nua_handle_bind(leg->nh, NULL);
+		leg->nh = NULL;
+	}
+	memset(leg, 0, sizeof(*leg));
+}
+
+/** End a leg from our side: BYE when answered, CANCEL while it is still ringing. */
+static void leg_end(struct leg *leg)
+{
+	if (!leg->nh || leg->bye_sent)
+		return;
+	leg->bye_sent = true;
+	if (leg->answered)
+		nua_bye(leg->nh, TAG_END());
+	else
+		nua_cancel(leg->nh, TAG_END());
+}
+
+static void call_hangup(struct call *call, const char *result, const char *detail)
+{
+	set_result(call, result, detail);
+	call->state = CS_ENDING;
+	su_timer_reset(call->ivr_timer);
+	su_timer_reset(call->ring_timer);
+	if (call->a.media)
+		media_leg_stop(call->a.media);
+	leg_end(&call->a);
+	leg_end(&call->b);
+}
+
+/* ---- menu ------------------------------------------------------------------------------- */
+
+static void ivr_timer_cb(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+	struct call *call = (struct call *)arg;
+	struct ivr_output out;
+
+	(void)magic;
+	(void)t;
+	if (call->state != CS_MENU)
+		return;
+	ivr_timeout(call->ivr, media_now_ms(), &out);
+	call_apply(call, &out);
+}
+
+static void on_digit(struct media_leg *ml, char digit, void *arg)
+{
+	struct call *call = arg;
+	struct ivr_output out;
+
+	log_debug(call->call_id, "DTMF %c (%s)", digit, state_name(call->state));
+	if (call->state != CS_MENU || ml != call->a.media)
+		return;
+	ivr_digit(call->ivr, digit, media_now_ms(), &out);
+	call_apply(call, &out);
+}
+
+static void on_play_done(struct media_leg *ml, void *arg)
+{
+	struct call *call = arg;
+	struct ivr_output out;
+
+	if (call->state != CS_MENU || ml != call->a.media)
+		return;
+	ivr_playback_done(call->ivr, media_now_ms(), &out);
+	call_apply(call, &out);
+}
+
+static const struct media_leg_handlers leg_handlers = {
+	.digit = on_digit,
+	.play_done = on_play_done,
+};
+
+static void call_start_menu(struct call *call)
+{
+	struct ivr_output out;
+	const struct dl_config *cfg = call->rt->cfg;
+	int err = ivr_alloc(&call->ivr, cfg, cfg->start_menu, NULL, media_now_ms(), &out);
+
+	if (err) {
+		log_err(call->call_id, "cannot start menu %s: %s", cfg->start_menu, strerror(err));
+		call_hangup(call, "error", "menu");
+		return;
+	}
+	call->state = CS_MENU;
+	call_apply(call, &out);
+}
+
+static void call_start_trunk(struct call *call, const struct dl_action *action);
+
+static void call_apply(struct call *call, const struct ivr_output *out)
+{
+	if (call->state != CS_MENU)
+		return;
+	if (out->stop_playback)
+		media_leg_stop(call->a.media);
+	if (out->n_play > 0) {
+		const struct prompt *list[IVR_MAX_PLAY];
+		size_t n = 0;
+		for (size_t i = 0; i < out->n_play && i < IVR_MAX_PLAY; i++) {
+			const struct prompt *p = prompt_set_get(call->rt->prompts, out->lang,
+								out->play[i]);
+			if (p)
+				list[n++] = p;
+			else
+				log_warn(call->call_id, "prompt %s/%s not loaded", out->lang,
+					 out->play[i]);
+		}
+		media_leg_play(call->a.media, list, n, false);
+	}
+	su_timer_reset(call->ivr_timer);
+	if (out->deadline_ms) {
+		mstime_t now = media_now_ms();
+		su_duration_t ms = out->deadline_ms > now ? (su_duration_t)(out->deadline_ms - now) : 1;
+		su_timer_set_interval(call->ivr_timer, ivr_timer_cb, (su_timer_arg_t *)call, ms);
+	}
+
+	switch (out->exit) {
+	case IVR_EXIT_NONE:
+		break;
+	case IVR_EXIT_TRUNK:
+		call_start_trunk(call, out->action);
+		break;
+	case IVR_EXIT_QUEUE:
+		/* Queues are not part of this build's configuration schema; the loader refuses
+		 * them, so this is reached only through a programming error. */
+		log_err(call->call_id, "queue %s is not available", out->action->arg);
+		call_hangup(call, "error", "queue unavailable");
+		break;
+	case IVR_EXIT_HANGUP:
+		call_hangup(call, "menu-hangup", NULL);
+		break;
+	}
+}
+
+/* ---- B-leg ------------------------------------------------------------------------------ */
+
+static void ring_timer_cb(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+	struct call *call = (struct call *)arg;
+
+	(void)magic;
+	(void)t;
+	if (call->state != CS_TRUNK)
+		return;
+	log_notice(call->call_id, "trunk %s did not answer in %u ms", call->trunk->name,
+		   call->trunk->ring_timeout_ms);
+	call_trunk_failed(call, "ring timeout");
+}
+
+/** Host part for From on B-legs: the address the first listen URI names. */
+static void call_set_from_host(struct call *call)
+{
+	const struct dl_config *cfg = call->rt->cfg;
+	su_home_t home[1] = { SU_HOME_INIT(home) };
+	url_t *url = cfg->n_listen ? url_make(home, cfg->listen[0]) : NULL;
+	const char *host = url && url->url_host ? url->url_host : "localhost";
+
+	if (url && url->url_port)
+		snprintf(call->from_host, sizeof(call->from_host), "%s:%s", host, url->url_port);
+	else
+		copy_str(call->from_host, sizeof(call->from_host), host);
+	if (strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0)
+		copy_str(call->from_host, sizeof(call->from_host), cfg->media.address);
+	su_home_deinit(home);
+}
+
+/** Is @p s safe inside a quoted display name / URI user part? */
+static bool plain_token(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '"' || *s == '\\' || *s == '<' || *s == '>' || *s == '\r' || *s == '\n')
+			return false;
+	return true;
+}
+
+static void call_start_trunk(struct call *call, const struct dl_action *action)
+{
+	const struct dl_config *cfg = call->rt->cfg;
+	const struct dl_trunk *trunk = config_trunk(cfg, action->arg);
+	struct leg *b = &call->b;
+	char from[256], headers[1024];
+	size_t hlen = 0;
+	int err;
+
+	if (!trunk) {
+		log_err(call->call_id, "trunk %s is not configured", action->arg);
+		call_hangup(call, "error", "no such trunk");
+		return;
+	}
+	if (++call->trunk_attempts > CALL_MAX_TRUNK_ATTEMPTS) {
+		call_hangup(call, "trunk-failed", "too many trunk attempts");
+		return;
+	}
+	call->trunk = trunk;
+	snprintf(call->route, sizeof(call->route), "trunk:%s", trunk->name);
+	call->state = CS_TRUNK;
+	su_timer_reset(call->ivr_timer);
+	media_leg_stop(call->a.media);
+
+	err = media_leg_alloc(&b->media, call->app->media, false, &leg_handlers, call);
+	if (err) {
+		log_err(call->call_id, "no RTP port for the B-leg: %s", strerror(err));
+		call_trunk_failed(call, "no RTP port");
+		return;
+	}
+	b->sess_id = wall_ms();
+	b->sess_ver = 1;
+	err = leg_write_sdp(call, b, true);
+	if (err) {
+		call_trunk_failed(call, "SDP");
+		return;
+	}
+
+	const char *user = trunk->keep_caller_id && call->caller[0] && plain_token(call->caller)
+		? call->caller : trunk->from_user;
+	int n;
+	if (trunk->keep_caller_id && call->caller_name[0] && plain_token(call->caller_name))
+		n = snprintf(from, sizeof(from), "\"%s\" <sip:%s@%s>", call->caller_name,
+			     user ? user : "deskline", call->from_host);
+	else
+		n = snprintf(from, sizeof(from), "<sip:%s@%s>", user ? user : "deskline",
+			     call->from_host);
+	if (n < 0 || (size_t)n >= sizeof(from)) {
+		call_trunk_failed(call, "From too long");
+		return;
+	}
+
+	headers[0] = '\0';
+	for (size_t i = 0; i < action->n_headers; i++) {
+		n = snprintf(headers + hlen, sizeof(headers) - hlen, "%s%s: %s",
+			     hlen ? "\r\n" : "", action->headers[i].name,
+			     action->headers[i].value);
+		if (n < 0 || (size_t)n >= sizeof(headers) - hlen)
+			break;
+		hlen += (size_t)n;
+	}
+
+	b->nh = nua_handle(call->nua, (nua_hmagic_t *)call, NUTAG_URL(trunk->uri),
+			   SIPTAG_TO_STR(trunk->uri), SIPTAG_FROM_STR(from), TAG_END());
+	if (!b->nh) {
+		call_trunk_failed(call, "cannot create handle");
+		return;
+	}
+	nua_invite(b->nh,
+		   SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		   SIPTAG_PAYLOAD_STR(b->sdp),
+		   TAG_IF(hlen > 0, SIPTAG_HEADER_STR(headers)),
+		   TAG_END());
+	su_timer_set_interval(call->ring_timer, ring_timer_cb, (su_timer_arg_t *)call,
+			      (su_duration_t)trunk->ring_timeout_ms);
+	log_info(call->call_id, "to trunk %s (%s)%s%s", trunk->name, trunk->uri,
+		 hlen ? " with " : "", headers);
+}
+
+/** The B-leg could not be set up: run the trunk's fallback actions. */
+static void call_trunk_failed(struct call *call, const char *detail)
+{
+	const struct dl_config *cfg = call->rt->cfg;
+	const struct dl_action_list *fallback;
+	static const struct dl_action hangup_action = { .type = DL_ACT_HANGUP };
+	static const struct dl_action_list hangup_list = {
+		.v = (struct dl_action *)&hangup_action, .n = 1,
+	};
+	struct ivr_output out;
+
+	su_timer_reset(call->ring_timer);
+	media_bridge(call->a.media, NULL, false);
+	if (call->b.nh && !call->b.bye_sent)
+		leg_end(&call->b);
+	leg_release(&call->b);
+	if (snprintf(call->detail, sizeof(call->detail), "%s: %s", call->route, detail) < 0)
+		call->detail[0] = '\0';
+
+	if (call->state == CS_ENDING || !call->a.nh)
+		return;
+	fallback = call->trunk && call->trunk->on_failure.n ? &call->trunk->on_failure
+		 : cfg->on_trunk_failure.n ? &cfg->on_trunk_failure : &hangup_list;
+	call->state = CS_MENU;
+	snprintf(call->result, sizeof(call->result), "trunk-failed");
+	ivr_run(call->ivr, fallback, media_now_ms(), &out);
+	call_apply(call, &out);
+	if (call->state == CS_TRUNK || call->state == CS_BRIDGED)
+		call->result[0] = '\0';
+}
+
+static void b_leg_response(struct call *call, int status, char const *phrase, sip_t const *sip)
+{
+	struct leg *b = &call->b;
+
+	if (status < 200) {
+		if (call->state != CS_TRUNK)
+			return;
+		if (sip_has_sdp(sip) && !b->has_params) {
+			if (leg_take_answer(call, b, sip) == 0) {
+				/* Early media: the caller hears the trunk's own ringback/announcement. */
+				media_bridge(call->a.media, b->media, false);
+				log_debug(call->call_id, "early media from trunk");
+			}
+		} else if (status >= 180 && !b->has_params) {
+			if (call->rt->cfg->ringback_prompt && call->rt->cfg->ringback_prompt[0]) {
+				const struct prompt *p = prompt_set_get(call->rt->prompts,
+					ivr_lang(call->ivr), call->rt->cfg->ringback_prompt);
+				media_leg_play(call->a.media, &p, p ? 1 : 0, true);
+			} else {
+				media_leg_ringback(call->a.media);
+			}
+		}
+		return;
+	}
+	if (status < 300) {
+		b->answered = true;
+		su_timer_reset(call->ring_timer);
+		if (call->state != CS_TRUNK) {
+			/* Answered after we gave up (CANCEL crossed the 200): end it. */
+			leg_end(b);
+			return;
+		}
+		if (sip_has_sdp(sip))
+			leg_take_answer(call, b, sip);
+		if (!b->has_params) {
+			log_warn(call->call_id, "trunk answered without SDP");
+			leg_end(b);
+			call_trunk_failed(call, "answer without SDP");
+			return;
+		}
+		media_bridge(call->a.media, b->media, true);
+		call->state = CS_BRIDGED;
+		call->bridge_ms = wall_ms();
+		log_info(call->call_id, "bridged to trunk %s (%s)", call->trunk->name,
+			 dl_codec_name(b->params.codec));
+		return;
+	}
+	if (call->state != CS_TRUNK)
+		return;
+	char detail[64];
+	snprintf(detail, sizeof(detail), "%d %s", status, phrase ? phrase : "");
+	log_notice(call->call_id, "trunk %s refused: %s", call->trunk->name, detail);
+	b->bye_sent = true; /* the transaction is over: nothing to CANCEL */
+	call_trunk_failed(call, detail);
+}
+
+/* ---- A-leg ------------------------------------------------------------------------------ */
+
+static int call_alloc(struct call **callp, struct app *app, nua_t *nua, nua_handle_t *nh,
+		      sip_t const *sip)
+{
+	struct call *call = calloc(1, sizeof(*call));
+
+	if (!call)
+		return ENOMEM;
+	call->app = app;
+	call->rt = runtime_ref(app->rt);
+	call->nua = nua;
+	call->a.nh = nh;
+	call->start_ms = wall_ms();
+	call->ivr_timer = su_timer_create(su_root_task(app->root), 0);
+	call->ring_timer = su_timer_create(su_root_task(app->root), 0);
+	if (!call->ivr_timer || !call->ring_timer) {
+		su_timer_destroy(call->ivr_timer);
+		su_timer_destroy(call->ring_timer);
+		runtime_unref(call->rt);
+		free(call);
+		return ENOMEM;
+	}
+	if (sip->sip_call_id)
+		copy_str(call->call_id, sizeof(call->call_id), sip->sip_call_id->i_id);
+	if (sip->sip_from) {
+		copy_str(call->caller, sizeof(call->caller), sip->sip_from->a_url->url_user);
+		if (sip->sip_from->a_display) {
+			/* Strip the quotes of a quoted-string display name. */
+			const char *d = sip->sip_from->a_display;
+			size_t n = strlen(d);
+			if (n >= 2 && d[0] == '"' && d[n - 1] == '"')
+				snprintf(call->caller_name, sizeof(call->caller_name), "%.*s",
+					 (int)(n - 2), d + 1);
+			else
+				copy_str(call->caller_name, sizeof(call->caller_name), d);
+		}
+	}
+	copy_str(call->called, sizeof(call->called), sip->sip_request->rq_url->url_user);
+	call_set_from_host(call);
+
+	call->next = app->calls;
+	if (app->calls)
+		app->calls->prev = call;
+	app->calls = call;
+	app->n_calls++;
+	app->calls_total++;
+	*callp = call;
+	return 0;
+}
+
+/** Respond with an error and let the call end when the stack reports the handle terminated. */
+static void call_reject(struct call *call, int status, const char *phrase)
+{
+	char detail[64];
+
+	snprintf(detail, sizeof(detail), "%d %s", status, phrase);
+	set_result(call, "rejected", detail);
+	call->state = CS_ENDING;
+	log_notice(call->call_id, "INVITE rejected: %s", detail);
+	if (status == 488)
+		nua_respond(call->a.nh, status, phrase,
+			    SIPTAG_WARNING_STR("305 deskline \"Incompatible media format\""),
+			    TAG_END());
+	else
+		nua_respond(call->a.nh, status, phrase, TAG_END());
+}
+
+static void incoming_invite(struct app *app, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
+{
+	const struct dl_config *cfg = app->rt->cfg;
+	const char *user = sip && sip->sip_request ? sip->sip_request->rq_url->url_user : NULL;
+	const char *cid = sip && sip->sip_call_id ? sip->sip_call_id->i_id : NULL;
+	struct call *call;
+	int status = 0;
+	const char *phrase = NULL;
+
+	if (app->draining) {
+		nua_respond(nh, 503, "Service Unavailable", SIPTAG_RETRY_AFTER_STR("60"), TAG_END());
+		return;
+	}
+	if (!config_is_number(cfg, user)) {
+		log_info(cid, "INVITE for %s: not a department number", user ? user : "(none)");
+		nua_respond(nh, SIP_404_NOT_FOUND, TAG_END());
+		return;
+	}
+	if (sip->sip_payload && sip->sip_payload->pl_len && sip->sip_content_type &&
+	    strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0) {
+		nua_respond(nh, 415, "Unsupported Media Type", SIPTAG_ACCEPT_STR("application/sdp"),
+			    TAG_END());
+		return;
+	}
+	if (call_alloc(&call, app, nua, nh, sip) != 0) {
+		nua_respond(nh, 503, "Service Unavailable", TAG_END());
+		return;
+	}
+	nua_handle_bind(nh, (nua_hmagic_t *)call);
+	log_info(call->call_id, "INVITE from %s \"%s\" to %s", call->caller, call->caller_name,
+		 call->called);
+
+	int err = media_leg_alloc(&call->a.media, app->media, cfg->media.inband_dtmf,
+				  &leg_handlers, call);
+	if (err) {
+		log_err(call->call_id, "no RTP port: %s", strerror(err));
+		call_reject(call, 503, "No media ports available");
+		return;
+	}
+	call->a.sess_id = call->start_ms;
+	call->a.sess_ver = 1;
+
+	if (sip_has_sdp(sip)) {
+		if (leg_answer_offer(call, &call->a, sip, &status, &phrase) != 0) {
+			call_reject(call, status, phrase);
+			return;
+		}
+	} else {
+		/* Delayed offer (RFC 3261 §13.2.1): our offer goes in the 200, the answer in ACK. */
+		if (leg_write_sdp(call, &call->a, true) != 0) {
+			call_reject(call, 500, "Internal error");
+			return;
+		}
+		call->a.offer_pending = true;
+	}
+
+	nua_respond(nh, SIP_180_RINGING, TAG_END());
+	nua_respond(nh, SIP_200_OK,
+		    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		    SIPTAG_PAYLOAD_STR(call->a.sdp),
+		    TAG_END());
+	call->a.answered = true;
+	call->answer_ms = wall_ms();
+}
+
+/** re-INVITE on an established leg: hold/resume, session refresh, codec change. */
+static void leg_reinvite(struct call *call, struct leg *leg, sip_t const *sip)
+{
+	int status = 0;
+	const char *phrase = NULL;
+
+	if (sip_has_sdp(sip)) {
+		struct sdp_session_params before = leg->params;
+		if (leg_answer_offer(call, leg, sip, &status, &phrase) != 0) {
+			/* RFC 3261 §14.2: a refused re-INVITE leaves the session as it was. */
+			if (leg->has_params)
+				leg_set_params(call, leg, &before, before.pt_event);
+			nua_respond(leg->nh, status, phrase, TAG_END());
+			return;
+		}
+		log_info(call->call_id, "re-INVITE on the %s-leg: %s, %s",
+			 leg == &call->a ? "A" : "B", sdp_dir_name(leg->params.remote_dir),
+			 dl_codec_name(leg->params.codec));
+	} else {
+		if (leg_write_sdp(call, leg, true) != 0) {
+			nua_respond(leg->nh, 500, "Internal error", TAG_END());
+			return;
+		}
+		leg->offer_pending = true;
+	}
+	nua_respond(leg->nh, SIP_200_OK,
+		    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		    SIPTAG_PAYLOAD_STR(leg->sdp),
+		    TAG_END());
+}
+
+static void leg_ack(struct call *call, struct leg *leg, sip_t const *sip)
+{
+	if (leg->offer_pending) {
+		if (!sip_has_sdp(sip) || leg_take_answer(call, leg, sip) != 0) {
+			log_warn(call->call_id, "ACK without a usable SDP answer");
+			call_hangup(call, "error", "no SDP answer in ACK");
+			return;
+		}
+	}
+	if (leg == &call->a && call->state == CS_INCOMING)
+		call_start_menu(call);
+}
+
+static void leg_info(struct call *call, struct leg *leg, sip_t const *sip)
+{
+	const char *ct = sip && sip->sip_content_type ? sip->sip_content_type->c_type : NULL;
+	const char *body = sip && sip->sip_payload ? sip->sip_payload->pl_data : NULL;
+	size_t len = sip && sip->sip_payload ? sip->sip_payload->pl_len : 0;
+
+	if (!ct || !body)
+		return;
+	if (call->state == CS_BRIDGED && leg == &call->a && call->b.nh) {
+		/* DTMF passes through to the trunk the way it came. */
+		nua_info(call->b.nh, SIPTAG_CONTENT_TYPE_STR(ct),
+			 SIPTAG_PAYLOAD(sip->sip_payload), TAG_END());
+		return;
+	}
+	if (leg == &call->a && leg->media) {
+		int err = media_leg_info(leg->media, ct, body, len);
+		if (err)
+			log_info(call->call_id, "INFO %s ignored: %s", ct, strerror(err));
+	}
+}
+
+/** A leg's handle reached nua_callstate_terminated. */
+static void leg_terminated(struct call *call, struct leg *leg)
+{
+	bool is_a = leg == &call->a;
+
+	nua_handle_bind(leg->nh, NULL);
+	nua_handle_destroy(leg->nh);
+	leg->nh = NULL;
+	media_leg_free(leg->media);
+	leg->media = NULL;
+
+	if (is_a) {
+		if (call->b.nh) {
+			set_result(call, call->state == CS_BRIDGED ? "completed" : "caller-hangup",
+				   NULL);
+			call->state = CS_ENDING;
+			leg_end(&call->b);
+		}
+	} else if (call->a.nh) {
+		if (call->state == CS_BRIDGED) {
+			set_result(call, "completed", "trunk hung up");
+			call_hangup(call, NULL, NULL);
+		} else if (call->state == CS_TRUNK) {
+			call_trunk_failed(call, "B-leg ended");
+		}
+	}
+	call_check_done(call);
+}
+
+/* ---- dispatch --------------------------------------------------------------------------- */
+
+/** Events on handles that belong to no call. */
+static void orphan_event(struct app *app, nua_event_t event, int status, nua_t *nua,
+			 nua_handle_t *nh, sip_t const *sip, tagi_t tags[])
+{
+	switch (event) {
+	case nua_i_invite:
+		incoming_invite(app, nua, nh, sip);
+		break;
+	case nua_i_state:
+		if (callstate_of(tags) == nua_callstate_terminated)
+			nua_handle_destroy(nh);
+		break;
+	case nua_r_invite:
+		/* A let-go B-leg answered after our CANCEL: hang it up. */
+		if (status >= 200 && status < 300)
+			nua_bye(nh, TAG_END());
+		break;
+	case nua_i_options:
+	case nua_i_info:
+	case nua_i_message:
+	case nua_i_notify:
+	case nua_i_subscribe:
+	case nua_i_refer:
+	case nua_i_register:
+	case nua_i_publish:
+	case nua_i_update:
+	case nua_i_method:
+		/* The stack has answered (OPTIONS 200, others 405/481/501); nothing is kept. */
+		nua_handle_destroy(nh);
+		break;
+	default:
+		break;
+	}
+}
+
+void call_nua_event(nua_event_t event, int status, char const *phrase, nua_t *nua,
+		    nua_magic_t *magic, nua_handle_t *nh, nua_hmagic_t *hmagic, sip_t const *sip,
+		    tagi_t tags[])
+{
+	struct app *app = (struct app *)magic;
+	struct call *call = (struct call *)hmagic;
+
+	if (event == nua_r_shutdown) {
+		if (status >= 200) {
+			app->n_nua_down++;
+			if (app->n_nua_down >= app->n_nua)
+				su_root_break(app->root);
+		}
+		return;
+	}
+	if (!nh)
+		return;
+	if (!call) {
+		orphan_event(app, event, status, nua, nh, sip, tags);
+		return;
+	}
+
+	struct leg *leg = nh == call->a.nh ? &call->a : nh == call->b.nh ? &call->b : NULL;
+	if (!leg) {
+		/* A handle bound to the call we no longer track: treat as orphan. */
+		orphan_event(app, event, status, nua, nh, sip, tags);
+		return;
+	}
+
+	switch (event) {
+	case nua_i_invite:
+		leg_reinvite(call, leg, sip);
+		break;
+	case nua_i_ack:
+		leg_ack(call, leg, sip);
+		break;
+	case nua_r_invite:
+		if (leg == &call->b)
+			b_leg_response(call, status, phrase, sip);
+		break;
+	case nua_i_info:
+		leg_info(call, leg, sip);
+		break;
+	case nua_i_bye:
+		log_info(call->call_id, "BYE from the %s-leg", leg == &call->a ? "A" : "B");
+		if (leg == &call->a)
+			set_result(call, call->state == CS_BRIDGED ? "completed" : "caller-hangup",
+				   NULL);
+		break;
+	case nua_i_cancel:
+		log_info(call->call_id, "CANCEL from the caller");
+		set_result(call, "caller-cancel", NULL);
+		break;
+	case nua_i_state:
+		if (callstate_of(tags) == nua_callstate_terminated)
+			leg_terminated(call, leg);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- sweep ------------------------------------------------------------------------------ */
+
+static bool leg_expects_rtp(const struct leg *leg)
+{
+	return leg->media && leg->has_params && leg->answered &&
+	       (leg->params.remote_dir == SDP_SENDRECV || leg->params.remote_dir == SDP_SENDONLY);
+}
+
+static void sweep_cb(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+	struct app *app = (struct app *)arg;
+	mstime_t now = media_now_ms();
+
+	(void)magic;
+	(void)t;
+	for (struct call *call = app->calls, *next; call; call = next) {
+		next = call->next;
+		unsigned limit = call->rt->cfg->media.rtp_timeout_ms;
+		if (!limit || call->state == CS_ENDING || call->state == CS_INCOMING)
+			continue;
+		struct leg *legs[2] = { &call->a, &call->b };
+		for (int i = 0; i < 2; i++) {
+			if (!leg_expects_rtp(legs[i]))
+				continue;
+			mstime_t idle = media_leg_idle_ms(legs[i]->media, now);
+			if (idle >= limit) {
+				log_notice(call->call_id, "no RTP on the %s-leg for %llu ms: hanging up",
+					   i == 0 ? "A" : "B", (unsigned long long)idle);
+				call_hangup(call, "rtp-timeout", i == 0 ? "A-leg" : "B-leg");
+				break;
+			}
+		}
+	}
+	if (app->draining && app->n_calls == 0) {
+		log_notice(NULL, "drained: no calls left, shutting down");
+		app->draining = false;
+		for (size_t i = 0; i < app->n_nua; i++)
+			nua_shutdown(app->nua[i]);
+	}
+}
+
+int call_sweep_start(struct app *app)
+{
+	app->sweep = su_timer_create(su_root_task(app->root), SWEEP_INTERVAL_MS);
+	if (!app->sweep)
+		return ENOMEM;
+	if (su_timer_run(app->sweep, sweep_cb, (su_timer_arg_t *)app) < 0)
+		return ENOMEM;
+	return 0;
+}
+
+void call_hangup_all(struct app *app)
+{
+	for (struct call *call = app->calls; call; call = call->next)
+		if (call->state != CS_ENDING)
+			call_hangup(call, "shutdown", NULL);
+}

@@ -1,0 +1,1714 @@
+/**
+ * @file config.c  libconfig file → struct dl_config, every problem as "FILE:LINE: message".
+ *
+ * One walk over declarative key tables (name → type → field → validator) both fills the
+ * configuration and checks it, so `deskline -t` and the loader cannot disagree. The same tables
+ * drive freeing. Checks that need more than one key run in `done` hooks after a group's keys:
+ * the media port range, a trunk's from_user, a menu's digits and prompts, and — in the root hook —
+ * everything that needs the whole file (references between menus and trunks, play: prompt files,
+ * menus without a way out).
+ *
+ * Errors do not stop the walk: a bad value is reported and left out, so later checks see only
+ * good values and one mistake does not cascade into several messages. They are sorted by line
+ * before they are handed out, so `deskline -t` reads like a compiler.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <syslog.h>
+
+#include <libconfig.h>
+#include <sofia-sip/hostdomain.h>
+#include <sofia-sip/url.h>
+
+#include "deskline/config.h"
+
+/** Longest key path in messages ("menus.main.options[3].headers.X-Deskline-Service"). */
+#define WHERE_MAX 256
+
+/** One error, kept with its line so the list can be sorted before it is handed out. */
+struct error {
+	int line;
+	size_t seq;      /* report order: keeps errors of one line in the order they were found */
+	char *msg;
+};
+
+/** State of one config_load(). */
+struct loader {
+	const char *path;        /* as the caller gave it: messages start with it */
+	char *dir;               /* absolute folder of the file: relative paths start here */
+	struct dl_config *cfg;
+	struct error *errv;
+	size_t errn;
+	bool nomem;
+	bool include_seen;       /* "@include" reported once */
+	bool prompts_ok;         /* prompt folder exists: file checks make sense */
+	bool *lang_ok;           /* per cfg->languages[i]: its folder exists */
+	char **missing;          /* prompt files reported missing, each reported once */
+	size_t n_missing;
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Errors                                                                                      */
+
+static void vreport(struct loader *ld, const char *file, int line, const char *fmt, va_list ap)
+{
+	char *text = NULL;
+	char *msg = NULL;
+	int r;
+
+	if (vasprintf(&text, fmt, ap) < 0) {
+		ld->nomem = true;
+		return;
+	}
+	if (line > 0)
+		r = asprintf(&msg, "%s:%d: %s", file ? file : ld->path, line, text);
+	else
+		r = asprintf(&msg, "%s: %s", file ? file : ld->path, text);
+	free(text);
+	if (r < 0) {
+		ld->nomem = true;
+		return;
+	}
+
+	/* Grows one at a time: a file has a handful of errors, not thousands. */
+	struct error *v = realloc(ld->errv, (ld->errn + 1) * sizeof(*v));
+	if (!v) {
+		free(msg);
+		ld->nomem = true;
+		return;
+	}
+	ld->errv = v;
+	v[ld->errn] = (struct error){ .line = line, .seq = ld->errn, .msg = msg };
+	ld->errn++;
+}
+
+/** Report at a setting. The root group has no line (0): point at the top of the file. */
+__attribute__((format(printf, 3, 4)))
+static void err_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	int line = s ? (int)config_setting_source_line(s) : 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(ld, s ? config_setting_source_file(s) : NULL, line > 0 ? line : 1, fmt, ap);
+	va_end(ap);
+}
+
+/** Report at @p line of @p file (NULL: the main file); line 0 means the whole file. */
+__attribute__((format(printf, 4, 5)))
+static void err_file(struct loader *ld, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(ld, file, line, fmt, ap);
+	va_end(ap);
+}
+
+/** Report at a line of the main file (checks that run on the loaded structs). */
+__attribute__((format(printf, 3, 4)))
+static void err_line(struct loader *ld, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(ld, NULL, line > 0 ? line : 1, fmt, ap);
+	va_end(ap);
+}
+
+static int error_cmp(const void *a, const void *b)
+{
+	const struct error *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/** Sort the errors by line and move them to @p errs (or drop them when it is NULL). */
+static void errors_hand_out(struct loader *ld, struct dl_config_errors *errs)
+{
+	size_t i = 0;
+
+	if (ld->errn)
+		qsort(ld->errv, ld->errn, sizeof(*ld->errv), error_cmp);
+
+	if (errs) {
+		char **v = realloc(errs->msgs, (errs->n + ld->errn) * sizeof(*v));
+		if (v || ld->errn == 0) {
+			if (v)
+				errs->msgs = v;
+			for (; i < ld->errn; i++)
+				errs->msgs[errs->n++] = ld->errv[i].msg;
+		} else {
+			ld->nomem = true;
+		}
+	}
+	for (; i < ld->errn; i++)
+		free(ld->errv[i].msg);
+	free(ld->errv);
+	ld->errv = NULL;
+	ld->errn = 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Small helpers                                                                               */
+
+static char *dup(struct loader *ld, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		ld->nomem = true;
+	return d;
+}
+
+/** A relative path is taken from the folder the configuration file is in. */
+static char *resolve(struct loader *ld, const char *p)
+{
+	char *r = NULL;
+
+	if (p[0] == '/')
+		return dup(ld, p);
+	if (asprintf(&r, "%s/%s", ld->dir, p) < 0) {
+		ld->nomem = true;
+		return NULL;
+	}
+	return r;
+}
+
+/**
+ * Absolute folder of @p path. Absolute, because the daemon changes to "/" when it detaches and
+ * would then lose a relative prompt folder.
+ */
+static char *folder_of(const char *path)
+{
+	char *copy = strdup(path);
+	char *dir = NULL;
+
+	if (!copy)
+		return NULL;
+	dir = realpath(dirname(copy), NULL);
+	if (!dir) {
+		/* The file was just opened, so this is rare (a folder renamed meanwhile). */
+		free(copy);
+		copy = strdup(path);
+		dir = copy ? strdup(dirname(copy)) : NULL;
+	}
+	free(copy);
+	return dir;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Pointer fields of different types are read and written through memcpy so that the generic
+ * walk does not access a `struct dl_menu *` through a `char *` lvalue (strict aliasing). */
+static void *get_ptr(const char *field)
+{
+	void *p;
+
+	memcpy(&p, field, sizeof(p));
+	return p;
+}
+
+static void set_ptr(char *field, void *p)
+{
+	memcpy(field, &p, sizeof(p));
+}
+
+static void where_key(char *buf, const char *where, const char *name)
+{
+	if (where[0])
+		snprintf(buf, WHERE_MAX, "%s.%s", where, name);
+	else
+		snprintf(buf, WHERE_MAX, "%s", name);
+}
+
+static void where_idx(char *buf, const char *where, int i)
+{
+	snprintf(buf, WHERE_MAX, "%s[%d]", where, i);
+}
+
+static bool is_list(const config_setting_t *s)
+{
+	return config_setting_is_array(s) || config_setting_is_list(s);
+}
+
+static const char *string_value(struct loader *ld, const config_setting_t *s, const char *where)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		err_at(ld, s, "%s must be a string", where);
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+/**
+ * A menu, trunk, prompt or language name: letters, digits and "-_.*" (what libconfig allows in
+ * setting names, plus '.'), not starting with '.'. Prompt and language names become file names,
+ * so this is also what keeps "play:../../etc/passwd" out.
+ */
+static bool name_ok(const char *s)
+{
+	if (!s || !*s || *s == '.')
+		return false;
+	for (; *s; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("-_.*", *s)))
+			return false;
+	}
+	return true;
+}
+
+/** RFC 3261 §25.1 token: what a header name is made of. */
+static bool token_ok(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("-.!%*_+`'~", *s)))
+			return false;
+	}
+	return true;
+}
+
+/** No control characters except HTAB (RFC 3261 §25.1 TEXT-UTF8char / LWS): no CR LF injection. */
+static bool text_ok(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static bool port_ok(const char *s)
+{
+	long v = 0;
+
+	if (!s || !*s || strlen(s) > 5)
+		return false;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	return v >= 1 && v <= 65535;
+}
+
+static bool ip_parse(const char *s, unsigned char addr[16], int *family)
+{
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Actions                                                                                     */
+
+static bool action_is_terminal(enum dl_action_type type)
+{
+	return type == DL_ACT_MENU || type == DL_ACT_TRUNK || type == DL_ACT_QUEUE ||
+	       type == DL_ACT_HANGUP;
+}
+
+int config_action_parse(const char *s, struct dl_action *act)
+{
+	static const struct {
+		const char *prefix;
+		enum dl_action_type type;
+	} kinds[] = {
+		{ "menu:",  DL_ACT_MENU },
+		{ "trunk:", DL_ACT_TRUNK },
+		{ "play:",  DL_ACT_PLAY },
+		{ "lang:",  DL_ACT_LANG },
+		{ "queue:", DL_ACT_QUEUE },
+	};
+
+	if (!s || !act)
+		return EINVAL;
+
+	if (strcmp(s, "hangup") == 0) {
+		*act = (struct dl_action){ .type = DL_ACT_HANGUP };
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t len = strlen(kinds[i].prefix);
+		if (strncmp(s, kinds[i].prefix, len) != 0)
+			continue;
+		if (!name_ok(s + len))
+			return EINVAL;
+		char *arg = strdup(s + len);
+		if (!arg)
+			return ENOMEM;
+		*act = (struct dl_action){ .type = kinds[i].type, .arg = arg };
+		return 0;
+	}
+	return EINVAL;
+}
+
+static void free_action(struct dl_action *a)
+{
+	for (size_t i = 0; i < a->n_headers; i++) {
+		free(a->headers[i].name);
+		free(a->headers[i].value);
+	}
+	free(a->headers);
+	free(a->arg);
+}
+
+static void free_actions(struct dl_action_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free_action(&l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/** The action a list ends with (menu, trunk, queue, hangup), or NULL when it just plays. */
+static const struct dl_action *list_end(const struct dl_action_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (action_is_terminal(l->v[i].type))
+			return &l->v[i];
+	}
+	return NULL;
+}
+
+/** An action list: "hangup" or [ "play:x", "hangup" ]. */
+static void parse_actions(struct loader *ld, const config_setting_t *s, const char *where,
+			  struct dl_action_list *list)
+{
+	bool single = config_setting_type(s) == CONFIG_TYPE_STRING;
+	const char *ended_by = NULL;
+	int n;
+
+	if (single) {
+		n = 1;
+	} else if (is_list(s)) {
+		n = config_setting_length(s);
+		if (n == 0) {
+			err_at(ld, s, "%s must name at least one action", where);
+			return;
+		}
+	} else {
+		err_at(ld, s, "%s must be an action or a list of actions: \"hangup\" or "
+		       "[ \"play:NAME\", \"hangup\" ]", where);
+		return;
+	}
+
+	list->v = calloc((size_t)n, sizeof(*list->v));
+	if (!list->v) {
+		ld->nomem = true;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = single ? s : config_setting_get_elem(s, (unsigned)i);
+		char w[WHERE_MAX];
+		struct dl_action a;
+
+		if (single)
+			snprintf(w, sizeof(w), "%s", where);
+		else
+			where_idx(w, where, i);
+		const char *text = string_value(ld, e, w);
+		if (!text)
+			continue;
+		int r = config_action_parse(text, &a);
+		if (r == ENOMEM) {
+			ld->nomem = true;
+			continue;
+		}
+		if (r) {
+			err_at(ld, e, "%s: \"%s\" is not an action (menu:NAME, trunk:NAME, play:PROMPT, "
+			       "lang:CODE, queue:NAME or hangup)", w, text);
+			continue;
+		}
+		if (ended_by) {
+			err_at(ld, e, "%s: \"%s\" is never run: \"%s\" before it leaves the list",
+			       w, text, ended_by);
+			free_action(&a);
+			continue;
+		}
+		a.line = (int)config_setting_source_line(e);
+		list->v[list->n++] = a;
+		if (action_is_terminal(a.type))
+			ended_by = text;
+	}
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The key tables                                                                              */
+
+enum key_type {
+	KT_STRING,    /* char *; "" is an error unless empty_null */
+	KT_PATH,      /* char *, relative to the configuration file's folder */
+	KT_UINT,      /* unsigned, min..max, a multiple of step */
+	KT_U16,       /* uint16_t, likewise */
+	KT_U8,        /* uint8_t, likewise */
+	KT_BOOL,      /* bool */
+	KT_STRINGS,   /* char ** + size_t at count_off; at least min entries */
+	KT_ACTIONS,   /* struct dl_action_list; def_str is the default action */
+	KT_CUSTOM,    /* parse() does it all, also when the key is absent */
+	KT_SECTION,   /* a group whose keys (sub) fill the struct at off */
+	KT_NAMED,     /* a group of named groups → array of sub->size at off, count at count_off */
+	KT_LIST,      /* a list of groups → likewise */
+};
+
+struct key;
+struct table;
+
+/** Validate a string value; report and return false when it is bad (it is then left out). */
+typedef bool check_fn(struct loader *ld, const config_setting_t *s, const char *where,
+		      const char *value);
+/** Parse a KT_CUSTOM key; @p s is NULL when the key is absent. */
+typedef void parse_fn(struct loader *ld, const struct key *k, const config_setting_t *s,
+		      const config_setting_t *grp, const char *where, char *base);
+/** Check a group once all its keys are parsed; @p grp is NULL for an absent optional section. */
+typedef void done_fn(struct loader *ld, const config_setting_t *grp, const char *where,
+		     char *base);
+
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t off;                 /* field, from the base of the struct the table fills */
+	size_t count_off;           /* KT_STRINGS, KT_NAMED, KT_LIST, codecs: the size_t count */
+	bool required;
+	bool empty_null;            /* KT_STRING, KT_PATH: "" means none (NULL) */
+	bool unique;                /* KT_STRINGS: no entry twice */
+	long long min, max, step;   /* integers; KT_STRINGS, KT_NAMED, KT_LIST: min entries */
+	long long def_int;          /* integers and booleans when absent */
+	const char *def_str;        /* KT_STRING, KT_PATH, KT_ACTIONS when absent */
+	check_fn *check;            /* KT_STRING, KT_PATH, and each entry of KT_STRINGS */
+	parse_fn *parse;            /* KT_CUSTOM */
+	const struct table *sub;    /* KT_SECTION, KT_NAMED, KT_LIST */
+};
+
+struct table {
+	const struct key *keys;
+	size_t n_keys;
+	size_t size;                /* KT_NAMED, KT_LIST: size of one element */
+	size_t name_off;            /* KT_NAMED: char *name of the element */
+	size_t line_off;            /* KT_NAMED, KT_LIST: int line of the element */
+	done_fn *done;
+};
+
+#define OFF(type, field) offsetof(struct type, field)
+#define TABLE(k, ...) { .keys = (k), .n_keys = sizeof(k) / sizeof((k)[0]), __VA_ARGS__ }
+
+/* Validators -------------------------------------------------------------------------------- */
+
+/** A SIP URI as sofia-sip parses it, scheme sip or sips (RFC 3261 §19.1), with a valid host. */
+static bool check_sip_uri(struct loader *ld, const config_setting_t *s, const char *where,
+			  const char *value)
+{
+	url_t url[1];
+	char *copy = strdup(value);
+	bool ok;
+
+	if (!copy) {
+		ld->nomem = true;
+		return false;
+	}
+	memset(url, 0, sizeof(url));
+	/* url_d() is lenient: it takes "sip:a b" and "sip:h:99999", so host and port are checked
+	 * again here. Headers ("?X=y") in a configured URI would smuggle in request headers. */
+	ok = url_d(url, copy) == 0 &&
+	     (url->url_type == url_sip || url->url_type == url_sips) &&
+	     url->url_host && host_is_valid(url->url_host) &&
+	     (!url->url_port || port_ok(url->url_port)) &&
+	     (!url->url_user || url->url_user[0]) &&
+	     !url->url_headers;
+	free(copy);
+	if (!ok)
+		err_at(ld, s, "%s: \"%s\" is not a SIP URI (sip: or sips:, a host, an optional port "
+		       "1-65535)", where, value);
+	return ok;
+}
+
+static bool check_ip(struct loader *ld, const config_setting_t *s, const char *where,
+		     const char *value)
+{
+	unsigned char addr[16];
+	int family;
+
+	if (!ip_parse(value, addr, &family)) {
+		err_at(ld, s, "%s: \"%s\" is not an IP address", where, value);
+		return false;
+	}
+	return true;
+}
+
+/** The RTP address also goes into SDP c= (RFC 4566 §5.7): a wildcard reaches no one. */
+static bool check_media_address(struct loader *ld, const config_setting_t *s, const char *where,
+				const char *value)
+{
+	static const unsigned char zero[16];
+	unsigned char addr[16];
+	int family;
+
+	if (!check_ip(ld, s, where, value))
+		return false;
+	ip_parse(value, addr, &family);
+	if (memcmp(addr, zero, family == AF_INET ? 4 : 16) == 0) {
+		err_at(ld, s, "%s: \"%s\" is a wildcard; SDP needs the address callers send RTP to",
+		       where, value);
+		return false;
+	}
+	return true;
+}
+
+/** RFC 3261 §25.1 user: unreserved / escaped / user-unreserved. */
+static bool check_sip_user(struct loader *ld, const config_setting_t *s, const char *where,
+			   const char *value)
+{
+	for (const char *p = value; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      strchr("-_.!~*'()&=+$,;?/%", *p))) {
+			err_at(ld, s, "%s: \"%s\" is not a SIP user part (RFC 3261 §25.1)", where,
+			       value);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool check_text(struct loader *ld, const config_setting_t *s, const char *where,
+		       const char *value)
+{
+	if (!text_ok(value)) {
+		err_at(ld, s, "%s holds a control character", where);
+		return false;
+	}
+	return true;
+}
+
+static bool check_name(struct loader *ld, const config_setting_t *s, const char *where,
+		       const char *value)
+{
+	if (!name_ok(value)) {
+		err_at(ld, s, "%s: \"%s\" may hold only letters, digits and - _ . * and must not "
+		       "start with '.'", where, value);
+		return false;
+	}
+	return true;
+}
+
+/** DTMF digits: RFC 4733 §3.2 events 0-15 are 0-9 * # A-D. */
+static bool check_digits(struct loader *ld, const config_setting_t *s, const char *where,
+			 const char *value)
+{
+	if (strspn(value, "0123456789*#ABCD") != strlen(value)) {
+		err_at(ld, s, "%s: \"%s\" may hold only 0-9 * # A-D", where, value);
+		return false;
+	}
+	return true;
+}
+
+static bool check_redis_address(struct loader *ld, const config_setting_t *s, const char *where,
+				const char *value)
+{
+	const char *colon = strrchr(value, ':');
+	bool ok;
+
+	if (strncmp(value, "unix:", 5) == 0)
+		ok = value[5] != '\0';
+	else
+		ok = colon && colon != value && port_ok(colon + 1);
+	if (!ok)
+		err_at(ld, s, "%s: \"%s\" is neither \"unix:/path\" nor \"host:port\"", where, value);
+	return ok;
+}
+
+/* Custom keys ------------------------------------------------------------------------------- */
+
+/** media.codecs: SDP encoding names are case-insensitive (RFC 4855 §3). */
+static void parse_codecs(struct loader *ld, const struct key *k, const config_setting_t *s,
+			 const config_setting_t *grp, const char *where, char *base)
+{
+	enum dl_codec *v = (enum dl_codec *)(base + k->off);
+	size_t *n = (size_t *)(base + k->count_off);
+
+	if (!s) {
+		v[0] = DL_CODEC_PCMU;
+		v[1] = DL_CODEC_PCMA;
+		*n = 2;
+		return;
+	}
+	if (!is_list(s) || config_setting_length(s) == 0) {
+		err_at(ld, s, "%s must be a list of codecs: [ \"PCMU\", \"PCMA\" ]", where);
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		char w[WHERE_MAX];
+		enum dl_codec c;
+
+		where_idx(w, where, i);
+		const char *name = string_value(ld, e, w);
+		if (!name)
+			continue;
+		if (strcasecmp(name, "PCMU") == 0) {
+			c = DL_CODEC_PCMU;
+		} else if (strcasecmp(name, "PCMA") == 0) {
+			c = DL_CODEC_PCMA;
+		} else {
+			err_at(ld, e, "%s: unknown codec \"%s\" (PCMU or PCMA)", w, name);
+			continue;
+		}
+		bool twice = false;
+		for (size_t j = 0; j < *n; j++)
+			twice |= v[j] == c;
+		if (twice)
+			err_at(ld, e, "%s: \"%s\" is listed twice", w, name);
+		else if (*n < 2)
+			v[(*n)++] = c;
+	}
+}
+
+/** log.level: the syslog priority names deskline knows. */
+static void parse_log_level(struct loader *ld, const struct key *k, const config_setting_t *s,
+			    const config_setting_t *grp, const char *where, char *base)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {
+		{ "error", LOG_ERR }, { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
+		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	};
+	int *field = (int *)(base + k->off);
+
+	if (!s) {
+		*field = LOG_INFO;
+		return;
+	}
+	const char *name = string_value(ld, s, where);
+	if (!name)
+		return;
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		if (strcmp(name, levels[i].name) == 0) {
+			*field = levels[i].level;
+			return;
+		}
+	}
+	err_at(ld, s, "%s: \"%s\" is not one of error, warning, notice, info, debug", where, name);
+}
+
+/**
+ * Headers deskline writes itself on a B-leg INVITE (RFC 3261 §8.1.1 and the dialog and body
+ * headers), with their compact forms (§7.3.3): a configured copy would break the request.
+ */
+static bool header_reserved(const char *name)
+{
+	static const char *const reserved[] = {
+		"Via", "v", "From", "f", "To", "t", "Call-ID", "i", "CSeq", "Contact", "m",
+		"Max-Forwards", "Content-Type", "c", "Content-Length", "l", "Route", "Record-Route",
+	};
+
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		if (strcasecmp(name, reserved[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/**
+ * An option's headers { Name = "value"; }: they go with the option's trunk action, so the field
+ * of this key is the option's action list, which the table parses first.
+ */
+static void parse_headers(struct loader *ld, const struct key *k, const config_setting_t *s,
+			  const config_setting_t *grp, const char *where, char *base)
+{
+	struct dl_action_list *list = (struct dl_action_list *)(base + k->off);
+	struct dl_action *trunk = NULL;
+
+	if (!s)
+		return;
+	if (!config_setting_is_group(s)) {
+		err_at(ld, s, "%s must be a group: headers = { Name = \"value\"; };", where);
+		return;
+	}
+	for (size_t i = 0; i < list->n && !trunk; i++) {
+		if (list->v[i].type == DL_ACT_TRUNK)
+			trunk = &list->v[i];
+	}
+	if (!trunk) {
+		/* An empty list means the action itself was wrong and is reported already. */
+		if (list->n)
+			err_at(ld, s, "%s: headers are only allowed when the action includes a trunk",
+			       where);
+		return;
+	}
+
+	int n = config_setting_length(s);
+	trunk->headers = calloc(n ? (size_t)n : 1, sizeof(*trunk->headers));
+	if (!trunk->headers) {
+		ld->nomem = true;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *h = config_setting_get_elem(s, (unsigned)i);
+		const char *name = config_setting_name(h);
+		char w[WHERE_MAX];
+
+		where_key(w, where, name);
+		/* libconfig names are a subset of tokens today; the check keeps that an explicit
+		 * promise rather than an accident of the parser. */
+		if (!token_ok(name)) {
+			err_at(ld, h, "%s: \"%s\" is not a SIP header name (RFC 3261 §25.1 token)",
+			       w, name);
+			continue;
+		}
+		if (header_reserved(name)) {
+			err_at(ld, h, "%s: %s is set by deskline and cannot be configured", w, name);
+			continue;
+		}
+		const char *value = string_value(ld, h, w);
+		if (!value || !check_text(ld, h, w, value))
+			continue;
+		struct dl_header *hd = &trunk->headers[trunk->n_headers];
+		hd->name = dup(ld, name);
+		hd->value = dup(ld, value);
+		trunk->n_headers++;
+	}
+}
+
+/* Done hooks -------------------------------------------------------------------------------- */
+
+static int member_line(const config_setting_t *grp, const char *name)
+{
+	const config_setting_t *s = grp ? config_setting_get_member(grp, name) : NULL;
+
+	return s ? (int)config_setting_source_line(s) : grp ? (int)config_setting_source_line(grp) : 0;
+}
+
+/**
+ * Each call leg takes an even RTP port and the odd RTCP port above it (RFC 3550 §11); a B2BUA
+ * call has two legs, so the range must hold at least four ports.
+ */
+static void media_done(struct loader *ld, const config_setting_t *grp, const char *where,
+		       char *base)
+{
+	const struct dl_media_config *m = (const struct dl_media_config *)base;
+
+	if (!grp || !m->port_min || !m->port_max)
+		return;
+	int line = member_line(grp, "port_max");
+	if (m->port_min >= m->port_max)
+		err_line(ld, line, "media.port_max (%u) must be above media.port_min (%u)",
+			 m->port_max, m->port_min);
+	else if (m->port_max - m->port_min + 1 < 4)
+		err_line(ld, line, "media: ports %u-%u hold fewer than 2 call legs (each leg takes an "
+			 "even RTP port and the RTCP port above it: at least 4 ports)",
+			 m->port_min, m->port_max);
+}
+
+/** Report a prompt file missing in any language, once per file. */
+static void check_prompt(struct loader *ld, int line, const char *what, const char *name)
+{
+	const struct dl_config *cfg = ld->cfg;
+
+	if (!ld->prompts_ok || !name || !name_ok(name))
+		return;
+	for (size_t i = 0; i < cfg->n_languages; i++) {
+		char *path = NULL;
+		bool seen = false;
+
+		if (!ld->lang_ok[i])
+			continue;
+		if (asprintf(&path, "%s/%s/%s.wav", cfg->prompt_dir, cfg->languages[i], name) < 0) {
+			ld->nomem = true;
+			return;
+		}
+		for (size_t j = 0; j < ld->n_missing && !seen; j++)
+			seen = strcmp(ld->missing[j], path) == 0;
+		if (seen || is_file(path)) {
+			free(path);
+			continue;
+		}
+		err_line(ld, line, "%s: prompt file \"%s\" does not exist", what, path);
+		char **v = realloc(ld->missing, (ld->n_missing + 1) * sizeof(*v));
+		if (!v) {
+			free(path);
+			ld->nomem = true;
+			return;
+		}
+		ld->missing = v;
+		ld->missing[ld->n_missing++] = path;
+	}
+}
+
+/** The prompt folder and one folder per language; the menus and trunks after use them. */
+static void prompts_done(struct loader *ld, const config_setting_t *grp, const char *where,
+			 char *base)
+{
+	struct dl_config *cfg = (struct dl_config *)base;
+	const config_setting_t *langs = grp ? config_setting_get_member(grp, "languages") : NULL;
+
+	if (!cfg->prompt_dir || !cfg->n_languages)
+		return;
+	if (!is_dir(cfg->prompt_dir)) {
+		err_line(ld, member_line(grp, "directory"), "prompts.directory: \"%s\" is not a folder",
+			 cfg->prompt_dir);
+		return;
+	}
+	ld->lang_ok = calloc(cfg->n_languages, sizeof(*ld->lang_ok));
+	if (!ld->lang_ok) {
+		ld->nomem = true;
+		return;
+	}
+	ld->prompts_ok = true;
+	for (size_t i = 0; i < cfg->n_languages; i++) {
+		char *path = NULL;
+		int line = member_line(grp, "languages");
+
+		if (asprintf(&path, "%s/%s", cfg->prompt_dir, cfg->languages[i]) < 0) {
+			ld->nomem = true;
+			return;
+		}
+		ld->lang_ok[i] = is_dir(path);
+		if (!ld->lang_ok[i]) {
+			for (int j = 0; langs && j < config_setting_length(langs); j++) {
+				const config_setting_t *e = config_setting_get_elem(langs, (unsigned)j);
+				const char *v = config_setting_get_string(e);
+				if (v && strcmp(v, cfg->languages[i]) == 0)
+					line = (int)config_setting_source_line(e);
+			}
+			err_line(ld, line, "prompts.languages: folder \"%s\" does not exist", path);
+		}
+		free(path);
+	}
+	check_prompt(ld, member_line(grp, "ringback"), "prompts.ringback", cfg->ringback_prompt);
+}
+
+/** Without a way to send From, the trunk could not tell a resident from us. */
+static void trunk_done(struct loader *ld, const config_setting_t *grp, const char *where,
+		       char *base)
+{
+	const struct dl_trunk *t = (const struct dl_trunk *)base;
+
+	if (!t->keep_caller_id && !config_setting_get_member(grp, "from_user") &&
+	    config_setting_get_member(grp, "keep_caller_id"))
+		err_at(ld, grp, "missing required key \"from_user\" in %s (keep_caller_id is false)",
+		       where);
+}
+
+/** An option without a label is named by its digits in CDRs. */
+static void option_done(struct loader *ld, const config_setting_t *grp, const char *where,
+			char *base)
+{
+	struct dl_menu_option *o = (struct dl_menu_option *)base;
+
+	if (!o->label && o->digits)
+		o->label = dup(ld, o->digits);
+}
+
+/**
+ * Two options with the same digits: the second could never be chosen. One being a prefix of
+ * another is fine — the menu waits inter_digit_timeout_ms for more digits.
+ */
+static void menu_done(struct loader *ld, const config_setting_t *grp, const char *where,
+		      char *base)
+{
+	const struct dl_menu *m = (const struct dl_menu *)base;
+
+	for (size_t i = 0; i < m->n_options; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (!m->options[i].digits || !m->options[j].digits ||
+			    strcmp(m->options[i].digits, m->options[j].digits) != 0)
+				continue;
+			err_line(ld, m->options[i].line, "%s.options: digits \"%s\" are already used "
+				 "at line %d", where, m->options[i].digits, m->options[j].line);
+			break;
+		}
+	}
+
+	char w[WHERE_MAX];
+	where_key(w, where, "greeting");
+	check_prompt(ld, member_line(grp, "greeting"), w, m->greeting);
+	where_key(w, where, "invalid_prompt");
+	check_prompt(ld, member_line(grp, "invalid_prompt"), w, m->invalid_prompt);
+	where_key(w, where, "timeout_prompt");
+	check_prompt(ld, member_line(grp, "timeout_prompt"), w, m->timeout_prompt);
+}
+
+static ssize_t menu_index(const struct dl_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_menus; i++) {
+		if (cfg->menus[i].name && strcmp(cfg->menus[i].name, name) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+/** What each action names must exist: menus, trunks, languages, queues, prompt files. */
+static void check_references(struct loader *ld, const struct dl_action_list *l)
+{
+	const struct dl_config *cfg = ld->cfg;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct dl_action *a = &l->v[i];
+		bool known = false;
+		char what[WHERE_MAX];
+
+		switch (a->type) {
+		case DL_ACT_MENU:
+			if (!config_menu(cfg, a->arg))
+				err_line(ld, a->line, "menu \"%s\" does not exist", a->arg);
+			break;
+		case DL_ACT_TRUNK:
+			if (!config_trunk(cfg, a->arg))
+				err_line(ld, a->line, "trunk \"%s\" does not exist", a->arg);
+			break;
+		case DL_ACT_LANG:
+			for (size_t j = 0; j < cfg->n_languages; j++)
+				known |= strcmp(cfg->languages[j], a->arg) == 0;
+			if (!known && cfg->n_languages)
+				err_line(ld, a->line, "language \"%s\" is not in prompts.languages",
+					 a->arg);
+			break;
+		case DL_ACT_QUEUE:
+			/* Clerk queues (Procedure 46 §5) have no section in the format yet. */
+			err_line(ld, a->line, "queue \"%s\" is not configured", a->arg);
+			break;
+		case DL_ACT_PLAY:
+			snprintf(what, sizeof(what), "play:%s", a->arg);
+			check_prompt(ld, a->line, what, a->arg);
+			break;
+		case DL_ACT_HANGUP:
+			break;
+		}
+	}
+}
+
+static bool list_leads_out(const struct dl_config *cfg, const bool *out,
+			   const struct dl_action_list *l)
+{
+	const struct dl_action *end = list_end(l);
+
+	if (!end)
+		return false;  /* only plays: the caller stays in the menu */
+	if (end->type == DL_ACT_MENU) {
+		ssize_t j = menu_index(cfg, end->arg);
+		return j >= 0 && out[j];
+	}
+	return true;           /* trunk, queue, hangup */
+}
+
+/**
+ * A menu has a way out when one of its lists ends in a trunk, queue or hangup, or goes to a menu
+ * that has one. Computed as a least fixed point: every pass marks at least one more menu or
+ * stops, so at most n_menus + 1 passes over all options.
+ */
+static void check_exits(struct loader *ld)
+{
+	const struct dl_config *cfg = ld->cfg;
+	bool *out = calloc(cfg->n_menus ? cfg->n_menus : 1, sizeof(*out));
+	bool changed = true;
+
+	if (!out) {
+		ld->nomem = true;
+		return;
+	}
+	while (changed) {
+		changed = false;
+		for (size_t i = 0; i < cfg->n_menus; i++) {
+			const struct dl_menu *m = &cfg->menus[i];
+			bool o = out[i] || list_leads_out(cfg, out, &m->on_max_failures) ||
+				 list_leads_out(cfg, out, &m->on_max_timeouts);
+			for (size_t j = 0; j < m->n_options && !o; j++)
+				o = list_leads_out(cfg, out, &m->options[j].actions);
+			if (o && !out[i]) {
+				out[i] = true;
+				changed = true;
+			}
+		}
+	}
+	for (size_t i = 0; i < cfg->n_menus; i++) {
+		if (!out[i])
+			err_line(ld, cfg->menus[i].line, "menu \"%s\" has no way out: no trunk, queue "
+				 "or hangup can be reached from it", cfg->menus[i].name);
+	}
+	free(out);
+}
+
+/** Checks that need the whole file. */
+static void root_done(struct loader *ld, const config_setting_t *root, const char *where,
+		      char *base)
+{
+	struct dl_config *cfg = (struct dl_config *)base;
+	const config_setting_t *sip = config_setting_get_member(root, "sip");
+
+	if (cfg->start_menu && !config_menu(cfg, cfg->start_menu))
+		err_line(ld, member_line(sip, "start_menu"), "sip.start_menu: menu \"%s\" does not "
+			 "exist", cfg->start_menu);
+
+	for (size_t i = 0; i < cfg->n_trunks; i++)
+		check_references(ld, &cfg->trunks[i].on_failure);
+	for (size_t i = 0; i < cfg->n_menus; i++) {
+		const struct dl_menu *m = &cfg->menus[i];
+		for (size_t j = 0; j < m->n_options; j++)
+			check_references(ld, &m->options[j].actions);
+		check_references(ld, &m->on_max_failures);
+		check_references(ld, &m->on_max_timeouts);
+	}
+	check_exits(ld);
+}
+
+/* The tables -------------------------------------------------------------------------------- */
+
+/* Keys are parsed in table order, not file order: "action" before "headers" (headers attach to
+ * the trunk action), and sections in the order their checks need them (prompts before the
+ * trunks and menus that name prompts). */
+
+static const struct key option_keys[] = {
+	{ .name = "digits", .type = KT_STRING, .off = OFF(dl_menu_option, digits),
+	  .required = true, .check = check_digits },
+	{ .name = "label", .type = KT_STRING, .off = OFF(dl_menu_option, label),
+	  .check = check_text },
+	{ .name = "action", .type = KT_ACTIONS, .off = OFF(dl_menu_option, actions),
+	  .required = true },
+	{ .name = "headers", .type = KT_CUSTOM, .off = OFF(dl_menu_option, actions),
+	  .parse = parse_headers },
+};
+static const struct table option_table = TABLE(option_keys,
+	.size = sizeof(struct dl_menu_option), .line_off = OFF(dl_menu_option, line),
+	.done = option_done);
+
+static const struct key menu_keys[] = {
+	{ .name = "greeting", .type = KT_STRING, .off = OFF(dl_menu, greeting),
+	  .check = check_name },
+	{ .name = "invalid_prompt", .type = KT_STRING, .off = OFF(dl_menu, invalid_prompt),
+	  .check = check_name },
+	{ .name = "timeout_prompt", .type = KT_STRING, .off = OFF(dl_menu, timeout_prompt),
+	  .check = check_name },
+	{ .name = "first_digit_timeout_ms", .type = KT_UINT,
+	  .off = OFF(dl_menu, first_digit_timeout_ms), .min = 100, .max = 600000,
+	  .def_int = 5000 },
+	{ .name = "inter_digit_timeout_ms", .type = KT_UINT,
+	  .off = OFF(dl_menu, inter_digit_timeout_ms), .min = 100, .max = 600000,
+	  .def_int = 2000 },
+	{ .name = "max_failures", .type = KT_UINT, .off = OFF(dl_menu, max_failures),
+	  .min = 1, .max = 100, .def_int = 3 },
+	{ .name = "max_timeouts", .type = KT_UINT, .off = OFF(dl_menu, max_timeouts),
+	  .min = 1, .max = 100, .def_int = 3 },
+	{ .name = "on_max_failures", .type = KT_ACTIONS, .off = OFF(dl_menu, on_max_failures),
+	  .def_str = "hangup" },
+	{ .name = "on_max_timeouts", .type = KT_ACTIONS, .off = OFF(dl_menu, on_max_timeouts),
+	  .def_str = "hangup" },
+	{ .name = "options", .type = KT_LIST, .off = OFF(dl_menu, options),
+	  .count_off = OFF(dl_menu, n_options), .sub = &option_table },
+};
+static const struct table menu_table = TABLE(menu_keys,
+	.size = sizeof(struct dl_menu), .name_off = OFF(dl_menu, name),
+	.line_off = OFF(dl_menu, line), .done = menu_done);
+
+static const struct key trunk_keys[] = {
+	{ .name = "uri", .type = KT_STRING, .off = OFF(dl_trunk, uri), .required = true,
+	  .check = check_sip_uri },
+	{ .name = "sources", .type = KT_STRINGS, .off = OFF(dl_trunk, sources),
+	  .count_off = OFF(dl_trunk, n_sources), .unique = true, .check = check_ip },
+	{ .name = "ring_timeout_ms", .type = KT_UINT, .off = OFF(dl_trunk, ring_timeout_ms),
+	  .min = 1000, .max = 600000, .def_int = 30000 },
+	{ .name = "keep_caller_id", .type = KT_BOOL, .off = OFF(dl_trunk, keep_caller_id),
+	  .def_int = true },
+	{ .name = "from_user", .type = KT_STRING, .off = OFF(dl_trunk, from_user),
+	  .check = check_sip_user },
+	{ .name = "on_failure", .type = KT_ACTIONS, .off = OFF(dl_trunk, on_failure) },
+};
+static const struct table trunk_table = TABLE(trunk_keys,
+	.size = sizeof(struct dl_trunk), .name_off = OFF(dl_trunk, name),
+	.line_off = OFF(dl_trunk, line), .done = trunk_done);
+
+static const struct key sip_keys[] = {
+	{ .name = "listen", .type = KT_STRINGS, .off = OFF(dl_config, listen),
+	  .count_off = OFF(dl_config, n_listen), .required = true, .min = 1, .unique = true,
+	  .check = check_sip_uri },
+	{ .name = "numbers", .type = KT_STRINGS, .off = OFF(dl_config, numbers),
+	  .count_off = OFF(dl_config, n_numbers), .required = true, .min = 1, .unique = true,
+	  .check = check_sip_user },
+	{ .name = "user_agent", .type = KT_STRING, .off = OFF(dl_config, user_agent),
+	  .def_str = "deskline", .check = check_text },
+	{ .name = "start_menu", .type = KT_STRING, .off = OFF(dl_config, start_menu),
+	  .required = true },
+};
+static const struct table sip_table = TABLE(sip_keys);
+
+static const struct key media_keys[] = {
+	{ .name = "address", .type = KT_STRING, .off = OFF(dl_media_config, address),
+	  .required = true, .check = check_media_address },
+	{ .name = "port_min", .type = KT_U16, .off = OFF(dl_media_config, port_min),
+	  .required = true, .min = 1024, .max = 65534, .step = 2 },
+	{ .name = "port_max", .type = KT_U16, .off = OFF(dl_media_config, port_max),
+	  .required = true, .min = 1024, .max = 65535 },
+	{ .name = "codecs", .type = KT_CUSTOM, .off = OFF(dl_media_config, codecs),
+	  .count_off = OFF(dl_media_config, n_codecs), .parse = parse_codecs },
+	{ .name = "ptime_ms", .type = KT_UINT, .off = OFF(dl_media_config, ptime_ms),
+	  .min = 10, .max = 60, .step = 10, .def_int = 20 },
+	{ .name = "rtp_timeout_ms", .type = KT_UINT, .off = OFF(dl_media_config, rtp_timeout_ms),
+	  .min = 0, .max = 3600000, .def_int = 30000 },
+	{ .name = "inband_dtmf", .type = KT_BOOL, .off = OFF(dl_media_config, inband_dtmf),
+	  .def_int = true },
+	/* RFC 3551 §3: 96-127 is the dynamic payload type range. */
+	{ .name = "telephone_event_pt", .type = KT_U8,
+	  .off = OFF(dl_media_config, telephone_event_pt), .min = 96, .max = 127, .def_int = 101 },
+};
+static const struct table media_table = TABLE(media_keys, .done = media_done);
+
+static const struct key prompts_keys[] = {
+	{ .name = "directory", .type = KT_PATH, .off = OFF(dl_config, prompt_dir),
+	  .required = true },
+	{ .name = "languages", .type = KT_STRINGS, .off = OFF(dl_config, languages),
+	  .count_off = OFF(dl_config, n_languages), .required = true, .min = 1, .unique = true,
+	  .check = check_name },
+	{ .name = "ringback", .type = KT_STRING, .off = OFF(dl_config, ringback_prompt),
+	  .empty_null = true, .check = check_name },
+};
+static const struct table prompts_table = TABLE(prompts_keys, .done = prompts_done);
+
+static const struct key redis_keys[] = {
+	{ .name = "address", .type = KT_STRING, .off = OFF(dl_config, redis_address),
+	  .def_str = "127.0.0.1:6379", .check = check_redis_address },
+	{ .name = "prefix", .type = KT_STRING, .off = OFF(dl_config, redis_prefix),
+	  .def_str = "dl:", .check = check_text },
+};
+static const struct table redis_table = TABLE(redis_keys);
+
+static const struct key log_keys[] = {
+	{ .name = "level", .type = KT_CUSTOM, .off = OFF(dl_config, log_level),
+	  .parse = parse_log_level },
+	{ .name = "syslog", .type = KT_BOOL, .off = OFF(dl_config, log_syslog) },
+	{ .name = "cdr_file", .type = KT_PATH, .off = OFF(dl_config, cdr_file),
+	  .empty_null = true },
+};
+static const struct table log_table = TABLE(log_keys);
+
+static const struct key root_keys[] = {
+	{ .name = "sip", .type = KT_SECTION, .required = true, .sub = &sip_table },
+	{ .name = "media", .type = KT_SECTION, .off = OFF(dl_config, media), .required = true,
+	  .sub = &media_table },
+	{ .name = "prompts", .type = KT_SECTION, .required = true, .sub = &prompts_table },
+	{ .name = "trunks", .type = KT_NAMED, .off = OFF(dl_config, trunks),
+	  .count_off = OFF(dl_config, n_trunks), .sub = &trunk_table },
+	{ .name = "menus", .type = KT_NAMED, .off = OFF(dl_config, menus),
+	  .count_off = OFF(dl_config, n_menus), .required = true, .min = 1, .sub = &menu_table },
+	{ .name = "redis", .type = KT_SECTION, .sub = &redis_table },
+	{ .name = "log", .type = KT_SECTION, .sub = &log_table },
+};
+static const struct table root_table = TABLE(root_keys, .done = root_done);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The walk                                                                                    */
+
+static void parse_group(struct loader *ld, const struct table *t, const config_setting_t *grp,
+			const char *where, char *base);
+
+static const struct key *find_key(const struct table *t, const char *name)
+{
+	for (size_t i = 0; name && i < t->n_keys; i++) {
+		if (strcmp(t->keys[i].name, name) == 0)
+			return &t->keys[i];
+	}
+	return NULL;
+}
+
+static bool int_value(struct loader *ld, const struct key *k, const config_setting_t *s,
+		      const char *where, long long *v)
+{
+	int type = config_setting_type(s);
+
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+		err_at(ld, s, "%s must be an integer", where);
+		return false;
+	}
+	*v = config_setting_get_int64(s);
+	if (*v >= k->min && *v <= k->max && (!k->step || *v % k->step == 0))
+		return true;
+	if (k->step == 2)
+		err_at(ld, s, "%s must be an even number from %lld to %lld, not %lld", where,
+		       k->min, k->max, *v);
+	else if (k->step)
+		err_at(ld, s, "%s must be a multiple of %lld from %lld to %lld, not %lld", where,
+		       k->step, k->min, k->max, *v);
+	else
+		err_at(ld, s, "%s must be from %lld to %lld, not %lld", where, k->min, k->max, *v);
+	return false;
+}
+
+static void store_int(const struct key *k, char *field, long long v)
+{
+	switch (k->type) {
+	case KT_UINT: *(unsigned *)field = (unsigned)v; break;
+	case KT_U16:  *(uint16_t *)field = (uint16_t)v; break;
+	case KT_U8:   *(uint8_t *)field = (uint8_t)v; break;
+	case KT_BOOL: *(bool *)field = v != 0; break;
+	default: break;
+	}
+}
+
+static void parse_strings(struct loader *ld, const struct key *k, const config_setting_t *s,
+			  const char *where, char *base)
+{
+	size_t *n = (size_t *)(base + k->count_off);
+	int len;
+
+	if (!is_list(s)) {
+		err_at(ld, s, "%s must be a list of strings: [ \"...\", ... ]", where);
+		return;
+	}
+	len = config_setting_length(s);
+	if (len < k->min) {
+		err_at(ld, s, "%s must not be empty", where);
+		return;
+	}
+	char **v = calloc(len ? (size_t)len : 1, sizeof(*v));
+	if (!v) {
+		ld->nomem = true;
+		return;
+	}
+	*(char ***)(base + k->off) = v;
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		char w[WHERE_MAX];
+		bool twice = false;
+
+		where_idx(w, where, i);
+		const char *str = string_value(ld, e, w);
+		if (!str)
+			continue;
+		if (!str[0]) {
+			err_at(ld, e, "%s must not be empty", w);
+			continue;
+		}
+		if (k->check && !k->check(ld, e, w, str))
+			continue;
+		for (size_t j = 0; k->unique && j < *n && !twice; j++)
+			twice = strcmp(v[j], str) == 0;
+		if (twice) {
+			err_at(ld, e, "%s: \"%s\" is listed twice", w, str);
+			continue;
+		}
+		v[*n] = dup(ld, str);
+		if (v[*n])
+			(*n)++;
+	}
+}
+
+/** KT_NAMED (trunks { name { … } }) and KT_LIST (options = ( { … }, … )). */
+static void parse_elements(struct loader *ld, const struct key *k, const config_setting_t *s,
+			   const char *where, char *base)
+{
+	const struct table *t = k->sub;
+	bool named = k->type == KT_NAMED;
+	size_t *n = (size_t *)(base + k->count_off);
+
+	if (named && !config_setting_is_group(s)) {
+		err_at(ld, s, "%s must be a group of named groups: %s = { NAME = { ... }; };",
+		       where, where);
+		return;
+	}
+	if (!named && !config_setting_is_list(s)) {
+		err_at(ld, s, "%s must be a list of groups: %s = ( { ... }, { ... } );", where,
+		       k->name);
+		return;
+	}
+	int len = config_setting_length(s);
+	if (len < k->min) {
+		err_at(ld, s, "%s must not be empty", where);
+		return;
+	}
+	char *v = calloc(len ? (size_t)len : 1, t->size);
+	if (!v) {
+		ld->nomem = true;
+		return;
+	}
+	set_ptr(base + k->off, v);
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		char w[WHERE_MAX];
+
+		if (named)
+			where_key(w, where, config_setting_name(e));
+		else
+			where_idx(w, where, i);
+		if (!config_setting_is_group(e)) {
+			err_at(ld, e, "%s must be a group { ... }", w);
+			continue;
+		}
+		/* Counted before it is filled so that freeing after an error sees it. */
+		char *elem = v + (*n)++ * t->size;
+		int line = (int)config_setting_source_line(e);
+		memcpy(elem + t->line_off, &line, sizeof(line));
+		if (named)
+			set_ptr(elem + t->name_off, dup(ld, config_setting_name(e)));
+		parse_group(ld, t, e, w, elem);
+	}
+}
+
+static void parse_key(struct loader *ld, const struct key *k, const config_setting_t *s,
+		      const config_setting_t *grp, const char *where, char *base)
+{
+	char *field = base + k->off;
+	long long v;
+
+	switch (k->type) {
+	case KT_STRING:
+	case KT_PATH: {
+		const char *str = string_value(ld, s, where);
+		if (!str)
+			return;
+		if (!str[0]) {
+			if (!k->empty_null)
+				err_at(ld, s, "%s must not be empty", where);
+			return;
+		}
+		if (k->check && !k->check(ld, s, where, str))
+			return;
+		*(char **)field = k->type == KT_PATH ? resolve(ld, str) : dup(ld, str);
+		return;
+	}
+	case KT_UINT:
+	case KT_U16:
+	case KT_U8:
+		if (int_value(ld, k, s, where, &v))
+			store_int(k, field, v);
+		return;
+	case KT_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			err_at(ld, s, "%s must be true or false", where);
+		else
+			store_int(k, field, config_setting_get_bool(s));
+		return;
+	case KT_STRINGS:
+		parse_strings(ld, k, s, where, base);
+		return;
+	case KT_ACTIONS:
+		parse_actions(ld, s, where, (struct dl_action_list *)field);
+		return;
+	case KT_CUSTOM:
+		k->parse(ld, k, s, grp, where, base);
+		return;
+	case KT_SECTION:
+		if (!config_setting_is_group(s))
+			err_at(ld, s, "%s must be a group: %s = { ... };", where, where);
+		else
+			parse_group(ld, k->sub, s, where, field);
+		return;
+	case KT_NAMED:
+	case KT_LIST:
+		parse_elements(ld, k, s, where, base);
+		return;
+	}
+}
+
+/** The key is not in the file: report it when required, else fill in its default. */
+static void parse_absent(struct loader *ld, const struct key *k, const config_setting_t *grp,
+			 const char *parent, const char *where, char *base)
+{
+	char *field = base + k->off;
+
+	if (k->type == KT_CUSTOM) {
+		k->parse(ld, k, NULL, grp, where, base);
+		return;
+	}
+	if (k->required) {
+		if (parent[0])
+			err_at(ld, grp, "missing required key \"%s\" in %s", k->name, parent);
+		else
+			err_at(ld, grp, "missing required section \"%s\"", k->name);
+		return;
+	}
+	switch (k->type) {
+	case KT_STRING:
+	case KT_PATH:
+		if (k->def_str)
+			*(char **)field = k->type == KT_PATH ? resolve(ld, k->def_str)
+							    : dup(ld, k->def_str);
+		return;
+	case KT_UINT:
+	case KT_U16:
+	case KT_U8:
+	case KT_BOOL:
+		store_int(k, field, k->def_int);
+		return;
+	case KT_ACTIONS:
+		if (k->def_str) {
+			struct dl_action_list *l = (struct dl_action_list *)field;
+			l->v = calloc(1, sizeof(*l->v));
+			if (!l->v) {
+				ld->nomem = true;
+				return;
+			}
+			int r = config_action_parse(k->def_str, &l->v[0]);
+			if (r) {
+				ld->nomem |= r == ENOMEM;
+				return;
+			}
+			/* A default has no line of its own: messages point at its group. */
+			l->v[0].line = grp ? (int)config_setting_source_line(grp) : 0;
+			l->n = 1;
+		}
+		return;
+	case KT_SECTION:
+		parse_group(ld, k->sub, NULL, where, field);
+		return;
+	case KT_STRINGS:
+	case KT_NAMED:
+	case KT_LIST:
+	case KT_CUSTOM:
+		return;
+	}
+}
+
+static void parse_group(struct loader *ld, const struct table *t, const config_setting_t *grp,
+			const char *where, char *base)
+{
+	for (int i = 0; grp && i < config_setting_length(grp); i++) {
+		const config_setting_t *c = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(c);
+
+		/* Checks on the loaded structs carry a line but no file name: keeping to one file
+		 * keeps every "FILE:LINE" right. */
+		if (config_setting_source_file(c) && !ld->include_seen) {
+			ld->include_seen = true;
+			err_at(ld, c, "@include is not supported: keep the configuration in one file");
+		}
+		if (find_key(t, name))
+			continue;
+		if (where[0])
+			err_at(ld, c, "unknown key \"%s\" in %s", name, where);
+		else
+			err_at(ld, c, "unknown section \"%s\"", name);
+	}
+	for (size_t i = 0; i < t->n_keys; i++) {
+		const struct key *k = &t->keys[i];
+		const config_setting_t *s = grp ? config_setting_get_member(grp, k->name) : NULL;
+		char w[WHERE_MAX];
+
+		where_key(w, where, k->name);
+		if (s)
+			parse_key(ld, k, s, grp, w, base);
+		else
+			parse_absent(ld, k, grp, where, w, base);
+	}
+	if (t->done)
+		t->done(ld, grp, where, base);
+}
+
+/** Free what parse_group() allocated for @p t in the struct at @p base. */
+static void free_group(const struct table *t, char *base)
+{
+	for (size_t i = 0; i < t->n_keys; i++) {
+		const struct key *k = &t->keys[i];
+		char *field = base + k->off;
+
+		switch (k->type) {
+		case KT_STRING:
+		case KT_PATH:
+			free(*(char **)field);
+			break;
+		case KT_STRINGS: {
+			char **v = *(char ***)field;
+			size_t n = *(size_t *)(base + k->count_off);
+			for (size_t j = 0; j < n; j++)
+				free(v[j]);
+			free(v);
+			break;
+		}
+		case KT_ACTIONS:
+			free_actions((struct dl_action_list *)field);
+			break;
+		case KT_SECTION:
+			free_group(k->sub, field);
+			break;
+		case KT_NAMED:
+		case KT_LIST: {
+			char *v = get_ptr(field);
+			size_t n = *(size_t *)(base + k->count_off);
+			for (size_t j = 0; j < n; j++) {
+				char *elem = v + j * k->sub->size;
+				if (k->type == KT_NAMED)
+					free(get_ptr(elem + k->sub->name_off));
+				free_group(k->sub, elem);
+			}
+			free(v);
+			break;
+		}
+		case KT_UINT:
+		case KT_U16:
+		case KT_U8:
+		case KT_BOOL:
+		case KT_CUSTOM:
+			/* Scalars; headers belong to the actions they were attached to. */
+			break;
+		}
+	}
+}
+
+static void config_free(struct dl_config *cfg)
+{
+	if (!cfg)
+		return;
+	free_group(&root_table, (char *)cfg);
+	free_actions(&cfg->on_trunk_failure);
+	free(cfg->path);
+	free(cfg);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Public functions                                                                            */
+
+int config_load(struct dl_config **cfgp, const char *path, struct dl_config_errors *errs)
+{
+	struct loader ld = { .path = path };
+	struct dl_config *cfg = NULL;
+	config_t lc;
+	bool lc_ready = false;
+	FILE *fp = NULL;
+	int err = 0;
+
+	if (!cfgp || !path)
+		return EINVAL;
+
+	fp = fopen(path, "r");
+	if (!fp) {
+		err_file(&ld, NULL, 0, "cannot read the file: %s", strerror(errno));
+		err = ENOENT;
+		goto out;
+	}
+	cfg = calloc(1, sizeof(*cfg));
+	ld.dir = folder_of(path);
+	if (!cfg || !ld.dir) {
+		err = ENOMEM;
+		goto out;
+	}
+	cfg->refs = 1;
+	cfg->path = dup(&ld, path);
+	ld.cfg = cfg;
+
+	/* Not in the file format: a trunk without on_failure hangs up. */
+	cfg->on_trunk_failure.v = calloc(1, sizeof(*cfg->on_trunk_failure.v));
+	if (!cfg->on_trunk_failure.v) {
+		err = ENOMEM;
+		goto out;
+	}
+	cfg->on_trunk_failure.v[0].type = DL_ACT_HANGUP;
+	cfg->on_trunk_failure.n = 1;
+
+	config_init(&lc);
+	lc_ready = true;
+	config_set_include_dir(&lc, ld.dir);
+	if (!config_read(&lc, fp)) {
+		err_file(&ld, config_error_file(&lc), config_error_line(&lc), "%s",
+			 config_error_text(&lc));
+		err = EINVAL;
+		goto out;
+	}
+
+	parse_group(&ld, &root_table, config_root_setting(&lc), "", (char *)cfg);
+	if (ld.errn)
+		err = EINVAL;
+
+out:
+	errors_hand_out(&ld, errs);
+	if (ld.nomem)
+		err = ENOMEM;
+	if (lc_ready)
+		config_destroy(&lc);
+	if (fp)
+		fclose(fp);
+	for (size_t i = 0; i < ld.n_missing; i++)
+		free(ld.missing[i]);
+	free(ld.missing);
+	free(ld.lang_ok);
+	free(ld.dir);
+	if (err)
+		config_free(cfg);
+	else
+		*cfgp = cfg;
+	return err;
+}
+
+struct dl_config *config_ref(struct dl_config *cfg)
+{
+	if (cfg)
+		cfg->refs++;
+	return cfg;
+}
+
+void config_unref(struct dl_config *cfg)
+{
+	if (!cfg || --cfg->refs > 0)
+		return;
+	config_free(cfg);
+}
+
+void config_errors_clear(struct dl_config_errors *errs)
+{
+	if (!errs)
+		return;
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	errs->msgs = NULL;
+	errs->n = 0;
+}
+
+/* Menus and trunks are a handful: a linear search costs less than keeping an index. */
+
+const struct dl_menu *config_menu(const struct dl_config *cfg, const char *name)
+{
+	for (size_t i = 0; cfg && name && i < cfg->n_menus; i++) {
+		if (cfg->menus[i].name && strcmp(cfg->menus[i].name, name) == 0)
+			return &cfg->menus[i];
+	}
+	return NULL;
+}
+
+const struct dl_trunk *config_trunk(const struct dl_config *cfg, const char *name)
+{
+	for (size_t i = 0; cfg && name && i < cfg->n_trunks; i++) {
+		if (cfg->trunks[i].name && strcmp(cfg->trunks[i].name, name) == 0)
+			return &cfg->trunks[i];
+	}
+	return NULL;
+}
+
+bool config_is_number(const struct dl_config *cfg, const char *user)
+{
+	for (size_t i = 0; cfg && user && i < cfg->n_numbers; i++) {
+		if (strcmp(cfg->numbers[i], user) == 0)
+			return true;
+	}
+	return false;
+}

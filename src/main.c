@@ -1,0 +1,295 @@
+/**
+ * @file main.c  deskline: arguments, configuration check, signals (SIGHUP reload, SIGTERM drain),
+ *               and the su_root loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/nua.h>
+
+#include "config.h"
+#include "deskline/call.h"
+#include "deskline/cdr.h"
+#include "deskline/log.h"
+#include "deskline/media.h"
+#include "deskline/sip.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/deskline/deskline.conf"
+
+static int signal_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int saved = errno;
+	if (write(signal_pipe[1], &c, 1) < 0) {
+		/* A full pipe already holds a wakeup. */
+	}
+	errno = saved;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: deskline [-c FILE] [-t] [-p PIDFILE] [-h] [-V]\n"
+		"  -c FILE     configuration file (default %s)\n"
+		"  -t          check the configuration and its prompts, then exit\n"
+		"  -p PIDFILE  write the process id to PIDFILE\n"
+		"  -V          print the version\n"
+		"Signals: HUP reloads the configuration (a bad file is refused, the old one kept);\n"
+		"TERM stops taking calls and exits when the last call ends (a second TERM hangs up).\n",
+		DEFAULT_CONFIG);
+}
+
+static void print_errors(const struct dl_config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s\n", errs->msgs[i]);
+}
+
+/** `deskline -t`: the same loader the daemon uses, prompts included. */
+static int check_config(const char *path)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_runtime *rt = NULL;
+	int err = runtime_load(&rt, path, &errs);
+
+	if (err) {
+		print_errors(&errs);
+		if (errs.n == 0)
+			fprintf(stderr, "%s: %s\n", path, strerror(err));
+		fprintf(stderr, "%s: configuration has errors\n", path);
+		config_errors_clear(&errs);
+		return 1;
+	}
+	config_errors_clear(&errs);
+	runtime_unref(rt);
+	printf("%s: configuration OK\n", path);
+	return 0;
+}
+
+static int open_cdr(struct app *app)
+{
+	struct cdr *cdr = NULL;
+	const char *path = app->rt->cfg->cdr_file;
+	int err = cdr_open(&cdr, path);
+
+	if (err) {
+		log_err(NULL, "cannot open CDR file %s: %s", path, strerror(err));
+		return err;
+	}
+	cdr_close(app->cdr);
+	app->cdr = cdr;
+	return 0;
+}
+
+static void reload(struct app *app, const char *path)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_runtime *rt = NULL;
+	int err = runtime_load(&rt, path, &errs);
+
+	if (err) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_err(NULL, "%s", errs.msgs[i]);
+		log_err(NULL, "reload refused (%s); the running configuration is kept",
+			strerror(err));
+		config_errors_clear(&errs);
+		return;
+	}
+	config_errors_clear(&errs);
+
+	const struct dl_config *cfg = rt->cfg;
+	err = media_engine_configure(app->media, cfg->media.address, cfg->media.port_min,
+				     cfg->media.port_max, cfg->media.ptime_ms);
+	if (err) {
+		log_err(NULL, "reload refused: media settings: %s", strerror(err));
+		runtime_unref(rt);
+		return;
+	}
+	bool listen_changed = cfg->n_listen != app->rt->cfg->n_listen;
+	for (size_t i = 0; !listen_changed && i < cfg->n_listen; i++)
+		listen_changed = strcmp(cfg->listen[i], app->rt->cfg->listen[i]) != 0;
+	if (listen_changed)
+		log_warn(NULL, "sip.listen changed: takes effect at the next restart");
+
+	runtime_unref(app->rt);
+	app->rt = rt;
+	log_init("deskline", cfg->log_level, cfg->log_syslog);
+	open_cdr(app);
+	log_notice(NULL, "configuration reloaded from %s (%zu calls keep the old one)", path,
+		   app->n_calls);
+}
+
+struct signal_ctx {
+	struct app *app;
+	const char *config_path;
+	unsigned terms;
+};
+
+static int signal_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+	struct signal_ctx *sc = (struct signal_ctx *)arg;
+	unsigned char sigs[16];
+	ssize_t n;
+
+	(void)magic;
+	(void)w;
+	while ((n = read(signal_pipe[0], sigs, sizeof(sigs))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (sigs[i] == SIGHUP) {
+				reload(sc->app, sc->config_path);
+			} else if (sigs[i] == SIGTERM || sigs[i] == SIGINT) {
+				sc->terms++;
+				if (sc->terms == 1) {
+					log_notice(NULL, "stopping: new calls refused, %zu calls "
+						   "left (signal again to hang up)",
+						   sc->app->n_calls);
+					sc->app->draining = true;
+				} else {
+					log_notice(NULL, "hanging up %zu calls", sc->app->n_calls);
+					call_hangup_all(sc->app);
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return errno;
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0)
+		return errno;
+	return 0;
+}
+
+/** Each call leg holds two RTP sockets: ask for as many descriptors as the hard limit allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = DEFAULT_CONFIG;
+	const char *pidfile = NULL;
+	bool test_only = false;
+	struct app app = { 0 };
+	struct dl_config_errors errs = { 0 };
+	su_wait_t sigwait;
+	int sigreg = -1;
+	struct signal_ctx sc = { 0 };
+	int c, err, rc = 1;
+
+	while ((c = getopt(argc, argv, "c:tp:hV")) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 't': test_only = true; break;
+		case 'p': pidfile = optarg; break;
+		case 'V': printf("deskline %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default:  usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (test_only)
+		return check_config(config_path);
+
+	log_init("deskline", LOG_INFO, false);
+	err = runtime_load(&app.rt, config_path, &errs);
+	if (err) {
+		print_errors(&errs);
+		fprintf(stderr, "%s: configuration has errors, not starting\n", config_path);
+		config_errors_clear(&errs);
+		return 1;
+	}
+	config_errors_clear(&errs);
+	const struct dl_config *cfg = app.rt->cfg;
+	log_init("deskline", cfg->log_level, cfg->log_syslog);
+	raise_fd_limit();
+	signal(SIGPIPE, SIG_IGN);
+
+	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+		log_err(NULL, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	su_init();
+	app.root = su_root_create(NULL);
+	if (!app.root) {
+		log_err(NULL, "cannot create the event loop");
+		goto out_su;
+	}
+	err = media_engine_alloc(&app.media, app.root, cfg->media.address, cfg->media.port_min,
+				 cfg->media.port_max, cfg->media.ptime_ms);
+	if (err) {
+		log_err(NULL, "media: %s", strerror(err));
+		goto out_root;
+	}
+	if (open_cdr(&app) != 0)
+		goto out_media;
+	if (sip_start(&app) != 0)
+		goto out_sip;
+	if (call_sweep_start(&app) != 0)
+		goto out_sip;
+
+	sc.app = &app;
+	sc.config_path = config_path;
+	su_wait_create(&sigwait, signal_pipe[0], SU_WAIT_IN);
+	sigreg = su_root_register(app.root, &sigwait, signal_readable, (su_wakeup_arg_t *)&sc, 0);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	if (pidfile && (err = write_pidfile(pidfile)) != 0)
+		log_warn(NULL, "cannot write %s: %s", pidfile, strerror(err));
+	log_notice(NULL, "deskline %s started with %s; department numbers: %zu, menus: %zu",
+		   PACKAGE_VERSION, config_path, cfg->n_numbers, cfg->n_menus);
+
+	su_root_run(app.root);
+	rc = 0;
+	log_notice(NULL, "stopped after %llu calls", (unsigned long long)app.calls_total);
+	if (pidfile)
+		unlink(pidfile);
+ out_sip:
+	if (sigreg >= 0)
+		su_root_deregister(app.root, sigreg);
+	if (app.sweep)
+		su_timer_destroy(app.sweep);
+	sip_destroy(&app);
+	cdr_close(app.cdr);
+ out_media:
+	media_engine_free(app.media);
+ out_root:
+	su_root_destroy(app.root);
+ out_su:
+	su_deinit();
+ out:
+	runtime_unref(app.rt);
+	return rc;
+}

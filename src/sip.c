@@ -1,0 +1,48 @@
+/**
+ * @file sip.c  sofia-sip NUA instances, one per listen URI.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <sofia-sip/nua.h>
+#include <sofia-sip/sip_tag.h>
+
+#include "deskline/sip.h"
+#include "deskline/log.h"
+
+/** Methods deskline takes part in (Allow header, RFC 3261 §20.5). */
+#define SIP_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+
+int sip_start(struct app *app)
+{
+	const struct dl_config *cfg = app->rt->cfg;
+
+	for (size_t i = 0; i < cfg->n_listen && i < APP_MAX_LISTEN; i++) {
+		nua_t *nua = nua_create(app->root, call_nua_event, (nua_magic_t *)app,
+					NUTAG_URL(cfg->listen[i]),
+					NUTAG_MEDIA_ENABLE(0),
+					NUTAG_AUTOANSWER(0),
+					NUTAG_AUTOALERT(0),
+					NUTAG_ENABLEMESSAGE(0),
+					SIPTAG_ALLOW_STR(SIP_ALLOW),
+					SIPTAG_SUPPORTED_STR("timer"),
+					SIPTAG_USER_AGENT_STR(cfg->user_agent),
+					SIPTAG_SERVER_STR(cfg->user_agent),
+					TAG_END());
+		if (!nua) {
+			int err = errno ? errno : EADDRINUSE;
+			log_err(NULL, "cannot listen on %s: %s", cfg->listen[i], strerror(err));
+			return err;
+		}
+		app->nua[app->n_nua++] = nua;
+		log_notice(NULL, "listening on %s", cfg->listen[i]);
+	}
+	return 0;
+}
+
+void sip_destroy(struct app *app)
+{
+	for (size_t i = 0; i < app->n_nua; i++)
+		nua_destroy(app->nua[i]);
+	app->n_nua = 0;
+}

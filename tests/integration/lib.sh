@@ -1,0 +1,167 @@
+# Shared functions of the integration tests. Sourced by tests/integration/run.sh.
+#
+# Every test gets its own temporary folder ($T), free ports on 127.0.0.1, and its own processes,
+# which are stopped by pid when the test ends. Nothing listens anywhere but loopback.
+
+INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$INTEG_DIR/../.." && pwd)
+SIPP_DIR=$INTEG_DIR/sipp
+PCAP_DIR=/usr/share/sip-tester
+
+# A free UDP+TCP port on 127.0.0.1 (the kernel picks; collisions between tests are avoided by
+# keeping them all in one process tree that runs one test at a time).
+free_port() {
+	python3 - "$@" <<'PY'
+import socket, sys
+for _ in range(200):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", port))
+    except OSError:
+        s.close(); t.close(); continue
+    s.close(); t.close()
+    print(port); break
+PY
+}
+
+# A free even port with room for a small RTP range above it.
+free_rtp_base() {
+	python3 - <<'PY'
+import socket, random
+for _ in range(500):
+    base = random.randrange(30000, 60000, 2)
+    ok = True
+    socks = []
+    for p in range(base, base + 40):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            ok = False
+        socks.append(s)
+        if not ok:
+            break
+    for s in socks:
+        s.close()
+    if ok:
+        print(base); break
+PY
+}
+
+# Start a command in the background; its pid goes to $T/pids so that the runner stops it.
+spawn() {
+	"$@" &
+	LAST_PID=$!
+	echo "$LAST_PID" >>"$T/pids"
+}
+
+# Stop every process the test started (TERM, then KILL after 3 s).
+stop_all() {
+	local p
+	[ -f "$T/pids" ] || return 0
+	while read -r p; do kill -TERM "$p" 2>/dev/null; done <"$T/pids"
+	while read -r p; do
+		for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done <"$T/pids"
+	rm -f "$T/pids"
+}
+
+# Short prompts for tests that are about the menu's timing: every prompt name the sample
+# configuration uses, as a 300 ms 8 kHz mono tone.
+make_short_prompts() {
+	local dir=$1
+	python3 - "$dir" <<'PY'
+import math, os, struct, sys, wave
+root = sys.argv[1]
+names = ["main-greeting", "invalid", "no-input", "goodbye", "try-later", "transfer-callcenter"]
+for lang in ("he", "en"):
+    os.makedirs(os.path.join(root, lang), exist_ok=True)
+    for n in names:
+        with wave.open(os.path.join(root, lang, n + ".wav"), "wb") as w:
+            w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+            w.writeframes(b"".join(struct.pack("<h", int(3000 * math.sin(2 * math.pi * 440 * i / 8000)))
+                                   for i in range(2400)))
+PY
+}
+
+# Write a test configuration from the sample one: our ports, a temp CDR file, absolute prompts.
+#   make_conf OUT [sed expressions…]
+make_conf() {
+	local out=$1; shift
+	sed -e "s#\"sip:127.0.0.1:5060\"#\"sip:127.0.0.1:$SIP_PORT\"#" \
+	    -e "s#sip:payment@127.0.0.1:5070#sip:payment@127.0.0.1:$PAY_PORT#" \
+	    -e "s#sip:moked@127.0.0.1:5080#sip:moked@127.0.0.1:$CC_PORT#" \
+	    -e "s#port_min = 20000;#port_min = $RTP_BASE;#" \
+	    -e "s#port_max = 29999;#port_max = $((RTP_BASE + 39));#" \
+	    -e "s#directory = \"prompts\";#directory = \"$PROMPTS\";#" \
+	    -e "s#cdr_file = \"../run/cdr.log\";#cdr_file = \"$T/cdr.log\";#" \
+	    -e "s#level = \"info\";#level = \"debug\";#" \
+	    "$@" "$TOP/etc/deskline.conf" >"$out"
+}
+
+# Start deskline on a configuration; wait until it listens.
+#   start_deskline CONF [wrapper command…]
+start_deskline() {
+	local conf=$1; shift
+	spawn "$@" "$DESKLINE" -c "$conf" -p "$T/deskline.pid" >>"$T/deskline.log" 2>&1
+	DESKLINE_PID=$LAST_PID
+	for _ in $(seq 100); do
+		grep -q "started with" "$T/deskline.log" 2>/dev/null && return 0
+		kill -0 "$DESKLINE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "deskline did not start:"; tail -n 20 "$T/deskline.log"
+	return 1
+}
+
+# Make a sipp scenario from a template in tests/integration/sipp, replacing @KEY@ placeholders.
+#   scenario NAME OUT KEY=VALUE…
+scenario() {
+	local name=$1 out=$2; shift 2
+	local args=() kv
+	for kv in "$@"; do
+		args+=(-e "s#@${kv%%=*}@#${kv#*=}#g")
+	done
+	if [ "${#args[@]}" -gt 0 ]; then
+		sed "${args[@]}" "$SIPP_DIR/$name.xml" >"$out"
+	else
+		cp "$SIPP_DIR/$name.xml" "$out"
+	fi
+}
+
+# sipp as a UAS in the background (a trunk, a clerk).
+#   sipp_uas SCENARIO_FILE PORT [more sipp args…]
+sipp_uas() {
+	local sf=$1 port=$2; shift 2
+	spawn env -C "$T" sipp -sf "$sf" -i 127.0.0.1 -p "$port" -mp "$(free_rtp_base)" -nostdin \
+		-trace_logs -trace_err -trace_msg "$@" >"$T/uas-$port.out" 2>&1
+}
+
+# sipp as a UAC in the foreground; returns sipp's exit status (0 = every call succeeded).
+#   sipp_uac SCENARIO_FILE [more sipp args…]
+sipp_uac() {
+	local sf=$1; shift
+	local port
+	port=$(free_port)
+	(cd "$T" && timeout 90 sipp -sf "$sf" -i 127.0.0.1 -p "$port" -mp "$(free_rtp_base)" -m 1 -nostdin \
+		-trace_err -trace_msg -timeout 60s "$@" "127.0.0.1:$SIP_PORT" >"$T/uac.out" 2>&1)
+}
+
+# Does the CDR file hold a line matching the extended regex?
+cdr_has() {
+	grep -qE "$1" "$T/cdr.log" 2>/dev/null
+}
+
+# Wait up to N tenths of a second for a file to match.
+wait_grep() {
+	local pattern=$1 file=$2 tenths=${3:-50}
+	for _ in $(seq "$tenths"); do
+		grep -qE "$pattern" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Integration tests: deskline with real SIP peers (sipp), on loopback only.
+#   tests/integration/run.sh PATH/TO/deskline [TEST_NAME…]
+# Prints "PASS name" or "FAIL name" (with the evidence) per test.
+set -uo pipefail
+DESKLINE=$(realpath "${1:?usage: run.sh PATH/TO/deskline [TEST…]}")
+shift
+. "$(dirname "$0")/lib.sh"
+
+TESTS=()
+for f in "$INTEG_DIR"/t_*.sh; do
+	. "$f"
+done
+
+run_one() {
+	local name=$1
+	T=$(mktemp -d "/tmp/deskline-it.$name.XXXXXX")
+	SIP_PORT=$(free_port)
+	PAY_PORT=$(free_port)
+	CC_PORT=$(free_port)
+	RTP_BASE=$(free_rtp_base)
+	PROMPTS=$TOP/etc/prompts
+	local rc=0
+	( set -u; "test_$name" ) >"$T/test.out" 2>&1 || rc=$?
+	stop_all
+	if [ "$rc" -eq 0 ]; then
+		echo "PASS $name"
+		rm -rf "$T"
+	else
+		echo "FAIL $name (files kept in $T)"
+		sed 's/^/    /' "$T/test.out" | tail -n 30
+		if [ -f "$T/deskline.log" ]; then
+			echo "    --- deskline.log (last 30 lines)"
+			tail -n 30 "$T/deskline.log" | sed 's/^/    /'
+		fi
+	fi
+}
+
+selected=("$@")
+[ "${#selected[@]}" -gt 0 ] || selected=("${TESTS[@]}")
+for name in "${selected[@]}"; do
+	run_one "$name"
+done
