@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generate deskline's sample prompts with espeak-ng and sox.
 #
-#   scripts/make-prompts.sh [OUTDIR]      (default: etc/prompts beside this script's parent)
+#   scripts/make-prompts.sh [OUTDIR]      (default: the source tree's etc/prompts)
 #
 # Writes OUTDIR/{he,en}/NAME.wav for every prompt etc/deskline.conf names, as 8000 Hz mono 16-bit
 # PCM WAV — the only format prompt_load() accepts (G.711 runs at 8 kHz, RFC 3551 §4.5.14). The

@@ -476,6 +476,10 @@ static void call_apply(struct call *call, const struct ivr_output *out)
 					 out->play[i]);
 		}
 		media_leg_play(call->a.media, list, n, false);
+		log_debug(call->call_id, "play %s%s%s%s%s%s%s (%s)", out->play[0],
+			  out->n_play > 1 ? ", " : "", out->n_play > 1 ? out->play[1] : "",
+			  out->n_play > 2 ? ", " : "", out->n_play > 2 ? out->play[2] : "",
+			  out->n_play > 3 ? ", " : "", out->n_play > 3 ? out->play[3] : "", out->lang);
 	}
 	su_timer_reset(call->ivr_timer);
 	if (out->deadline_ms) {

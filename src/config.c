@@ -22,13 +22,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <syslog.h>
 
 #include <libconfig.h>
 #include <sofia-sip/hostdomain.h>
 #include <sofia-sip/url.h>
 
 #include "deskline/config.h"
+#include "deskline/log.h"
 
 /** Longest key path in messages ("menus.main.options[3].headers.X-Deskline-Service"). */
 #define WHERE_MAX 256
@@ -68,10 +68,16 @@ static void vreport(struct loader *ld, const char *file, int line, const char *f
 		ld->nomem = true;
 		return;
 	}
+	/* libconfig names an included file as the directive spelled it, relative to the include
+	 * folder, which is ld->dir. */
+	const char *dir = file && file[0] != '/' ? ld->dir : NULL;
+	if (!file)
+		file = ld->path;
 	if (line > 0)
-		r = asprintf(&msg, "%s:%d: %s", file ? file : ld->path, line, text);
+		r = asprintf(&msg, "%s%s%s:%d: %s", dir ? dir : "", dir ? "/" : "", file, line,
+			     text);
 	else
-		r = asprintf(&msg, "%s: %s", file ? file : ld->path, text);
+		r = asprintf(&msg, "%s%s%s: %s", dir ? dir : "", dir ? "/" : "", file, text);
 	free(text);
 	if (r < 0) {
 		ld->nomem = true;
@@ -141,11 +147,10 @@ static void errors_hand_out(struct loader *ld, struct dl_config_errors *errs)
 	if (ld->errn)
 		qsort(ld->errv, ld->errn, sizeof(*ld->errv), error_cmp);
 
-	if (errs) {
+	if (errs && ld->errn) {
 		char **v = realloc(errs->msgs, (errs->n + ld->errn) * sizeof(*v));
-		if (v || ld->errn == 0) {
-			if (v)
-				errs->msgs = v;
+		if (v) {
+			errs->msgs = v;
 			for (; i < ld->errn; i++)
 				errs->msgs[errs->n++] = ld->errv[i].msg;
 		} else {
@@ -236,17 +241,32 @@ static void set_ptr(char *field, void *p)
 	memcpy(field, &p, sizeof(p));
 }
 
+/** buf = a b c, cut to WHERE_MAX: key paths only go into messages, where a cut one still says
+ * enough. (Copied by hand: snprintf("%s.%s") into a buffer as large as its input is what GCC's
+ * -Wformat-truncation rightly flags.) */
+static void where_cat(char *buf, const char *a, const char *b, const char *c)
+{
+	const char *parts[] = { a, b, c };
+	size_t n = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		for (const char *p = parts[i]; *p && n < WHERE_MAX - 1; p++)
+			buf[n++] = *p;
+	}
+	buf[n] = '\0';
+}
+
 static void where_key(char *buf, const char *where, const char *name)
 {
-	if (where[0])
-		snprintf(buf, WHERE_MAX, "%s.%s", where, name);
-	else
-		snprintf(buf, WHERE_MAX, "%s", name);
+	where_cat(buf, where, where[0] ? "." : "", name);
 }
 
 static void where_idx(char *buf, const char *where, int i)
 {
-	snprintf(buf, WHERE_MAX, "%s[%d]", where, i);
+	char idx[16];
+
+	snprintf(idx, sizeof(idx), "[%d]", i);
+	where_cat(buf, where, idx, "");
 }
 
 static bool is_list(const config_setting_t *s)
@@ -263,6 +283,11 @@ static const char *string_value(struct loader *ld, const config_setting_t *s, co
 	return config_setting_get_string(s);
 }
 
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 /**
  * A menu, trunk, prompt or language name: letters, digits and "-_.*" (what libconfig allows in
  * setting names, plus '.'), not starting with '.'. Prompt and language names become file names,
@@ -273,8 +298,7 @@ static bool name_ok(const char *s)
 	if (!s || !*s || *s == '.')
 		return false;
 	for (; *s; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      strchr("-_.*", *s)))
+		if (!is_alnum(*s) && !strchr("-_.*", *s))
 			return false;
 	}
 	return true;
@@ -286,8 +310,7 @@ static bool token_ok(const char *s)
 	if (!s || !*s)
 		return false;
 	for (; *s; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      strchr("-.!%*_+`'~", *s)))
+		if (!is_alnum(*s) && !strchr("-.!%*_+`'~", *s))
 			return false;
 	}
 	return true;
@@ -437,7 +460,7 @@ static void parse_actions(struct loader *ld, const config_setting_t *s, const ch
 		struct dl_action a;
 
 		if (single)
-			snprintf(w, sizeof(w), "%s", where);
+			where_cat(w, where, "", "");
 		else
 			where_idx(w, where, i);
 		const char *text = string_value(ld, e, w);
@@ -449,8 +472,8 @@ static void parse_actions(struct loader *ld, const config_setting_t *s, const ch
 			continue;
 		}
 		if (r) {
-			err_at(ld, e, "%s: \"%s\" is not an action (menu:NAME, trunk:NAME, play:PROMPT, "
-			       "lang:CODE, queue:NAME or hangup)", w, text);
+			err_at(ld, e, "%s: \"%s\" is not an action (menu:NAME, trunk:NAME, "
+			       "play:PROMPT, lang:CODE, queue:NAME or hangup)", w, text);
 			continue;
 		}
 		if (ended_by) {
@@ -550,8 +573,8 @@ static bool check_sip_uri(struct loader *ld, const config_setting_t *s, const ch
 	     !url->url_headers;
 	free(copy);
 	if (!ok)
-		err_at(ld, s, "%s: \"%s\" is not a SIP URI (sip: or sips:, a host, an optional port "
-		       "1-65535)", where, value);
+		err_at(ld, s, "%s: \"%s\" is not a SIP URI (sip: or sips:, a host, an optional "
+		       "port 1-65535)", where, value);
 	return ok;
 }
 
@@ -574,11 +597,10 @@ static bool check_media_address(struct loader *ld, const config_setting_t *s, co
 {
 	static const unsigned char zero[16];
 	unsigned char addr[16];
-	int family;
+	int family = AF_UNSPEC;
 
-	if (!check_ip(ld, s, where, value))
+	if (!check_ip(ld, s, where, value) || !ip_parse(value, addr, &family))
 		return false;
-	ip_parse(value, addr, &family);
 	if (memcmp(addr, zero, family == AF_INET ? 4 : 16) == 0) {
 		err_at(ld, s, "%s: \"%s\" is a wildcard; SDP needs the address callers send RTP to",
 		       where, value);
@@ -592,8 +614,7 @@ static bool check_sip_user(struct loader *ld, const config_setting_t *s, const c
 			   const char *value)
 {
 	for (const char *p = value; *p; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      strchr("-_.!~*'()&=+$,;?/%", *p))) {
+		if (!is_alnum(*p) && !strchr("-_.!~*'()&=+$,;?/%", *p)) {
 			err_at(ld, s, "%s: \"%s\" is not a SIP user part (RFC 3261 §25.1)", where,
 			       value);
 			return false;
@@ -645,7 +666,8 @@ static bool check_redis_address(struct loader *ld, const config_setting_t *s, co
 	else
 		ok = colon && colon != value && port_ok(colon + 1);
 	if (!ok)
-		err_at(ld, s, "%s: \"%s\" is neither \"unix:/path\" nor \"host:port\"", where, value);
+		err_at(ld, s, "%s: \"%s\" is neither \"unix:/path\" nor \"host:port\"", where,
+		       value);
 	return ok;
 }
 
@@ -695,17 +717,10 @@ static void parse_codecs(struct loader *ld, const struct key *k, const config_se
 	}
 }
 
-/** log.level: the syslog priority names deskline knows. */
+/** log.level: the names log_level_parse() knows, so the logger and the file agree. */
 static void parse_log_level(struct loader *ld, const struct key *k, const config_setting_t *s,
 			    const config_setting_t *grp, const char *where, char *base)
 {
-	static const struct {
-		const char *name;
-		int level;
-	} levels[] = {
-		{ "error", LOG_ERR }, { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
-		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
-	};
 	int *field = (int *)(base + k->off);
 
 	if (!s) {
@@ -715,13 +730,12 @@ static void parse_log_level(struct loader *ld, const struct key *k, const config
 	const char *name = string_value(ld, s, where);
 	if (!name)
 		return;
-	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-		if (strcmp(name, levels[i].name) == 0) {
-			*field = levels[i].level;
-			return;
-		}
-	}
-	err_at(ld, s, "%s: \"%s\" is not one of error, warning, notice, info, debug", where, name);
+	int level = log_level_parse(name);
+	if (level < 0)
+		err_at(ld, s, "%s: \"%s\" is not one of error, warning, notice, info, debug", where,
+		       name);
+	else
+		*field = level;
 }
 
 /**
@@ -765,8 +779,8 @@ static void parse_headers(struct loader *ld, const struct key *k, const config_s
 	if (!trunk) {
 		/* An empty list means the action itself was wrong and is reported already. */
 		if (list->n)
-			err_at(ld, s, "%s: headers are only allowed when the action includes a trunk",
-			       where);
+			err_at(ld, s, "%s: headers are only allowed when the action includes "
+			       "a trunk", where);
 		return;
 	}
 
@@ -790,7 +804,8 @@ static void parse_headers(struct loader *ld, const struct key *k, const config_s
 			continue;
 		}
 		if (header_reserved(name)) {
-			err_at(ld, h, "%s: %s is set by deskline and cannot be configured", w, name);
+			err_at(ld, h, "%s: %s is set by deskline and cannot be configured", w,
+			       name);
 			continue;
 		}
 		const char *value = string_value(ld, h, w);
@@ -809,7 +824,9 @@ static int member_line(const config_setting_t *grp, const char *name)
 {
 	const config_setting_t *s = grp ? config_setting_get_member(grp, name) : NULL;
 
-	return s ? (int)config_setting_source_line(s) : grp ? (int)config_setting_source_line(grp) : 0;
+	if (!s)
+		s = grp;
+	return s ? (int)config_setting_source_line(s) : 0;
 }
 
 /**
@@ -828,8 +845,8 @@ static void media_done(struct loader *ld, const config_setting_t *grp, const cha
 		err_line(ld, line, "media.port_max (%u) must be above media.port_min (%u)",
 			 m->port_max, m->port_min);
 	else if (m->port_max - m->port_min + 1 < 4)
-		err_line(ld, line, "media: ports %u-%u hold fewer than 2 call legs (each leg takes an "
-			 "even RTP port and the RTCP port above it: at least 4 ports)",
+		err_line(ld, line, "media: ports %u-%u hold fewer than 2 call legs (each leg "
+			 "takes an even RTP port and the RTCP port above it: at least 4 ports)",
 			 m->port_min, m->port_max);
 }
 
@@ -878,8 +895,8 @@ static void prompts_done(struct loader *ld, const config_setting_t *grp, const c
 	if (!cfg->prompt_dir || !cfg->n_languages)
 		return;
 	if (!is_dir(cfg->prompt_dir)) {
-		err_line(ld, member_line(grp, "directory"), "prompts.directory: \"%s\" is not a folder",
-			 cfg->prompt_dir);
+		err_line(ld, member_line(grp, "directory"),
+			 "prompts.directory: \"%s\" is not a folder", cfg->prompt_dir);
 		return;
 	}
 	ld->lang_ok = calloc(cfg->n_languages, sizeof(*ld->lang_ok));
@@ -899,7 +916,8 @@ static void prompts_done(struct loader *ld, const config_setting_t *grp, const c
 		ld->lang_ok[i] = is_dir(path);
 		if (!ld->lang_ok[i]) {
 			for (int j = 0; langs && j < config_setting_length(langs); j++) {
-				const config_setting_t *e = config_setting_get_elem(langs, (unsigned)j);
+				const config_setting_t *e =
+					config_setting_get_elem(langs, (unsigned)j);
 				const char *v = config_setting_get_string(e);
 				if (v && strcmp(v, cfg->languages[i]) == 0)
 					line = (int)config_setting_source_line(e);
@@ -919,8 +937,8 @@ static void trunk_done(struct loader *ld, const config_setting_t *grp, const cha
 
 	if (!t->keep_caller_id && !config_setting_get_member(grp, "from_user") &&
 	    config_setting_get_member(grp, "keep_caller_id"))
-		err_at(ld, grp, "missing required key \"from_user\" in %s (keep_caller_id is false)",
-		       where);
+		err_at(ld, grp, "missing required key \"from_user\" in %s "
+		       "(keep_caller_id is false)", where);
 }
 
 /** An option without a label is named by its digits in CDRs. */
@@ -947,8 +965,9 @@ static void menu_done(struct loader *ld, const config_setting_t *grp, const char
 			if (!m->options[i].digits || !m->options[j].digits ||
 			    strcmp(m->options[i].digits, m->options[j].digits) != 0)
 				continue;
-			err_line(ld, m->options[i].line, "%s.options: digits \"%s\" are already used "
-				 "at line %d", where, m->options[i].digits, m->options[j].line);
+			err_line(ld, m->options[i].line, "%s.options: digits \"%s\" are already "
+				 "used at line %d", where, m->options[i].digits,
+				 m->options[j].line);
 			break;
 		}
 	}
@@ -1056,8 +1075,8 @@ static void check_exits(struct loader *ld)
 	}
 	for (size_t i = 0; i < cfg->n_menus; i++) {
 		if (!out[i])
-			err_line(ld, cfg->menus[i].line, "menu \"%s\" has no way out: no trunk, queue "
-				 "or hangup can be reached from it", cfg->menus[i].name);
+			err_line(ld, cfg->menus[i].line, "menu \"%s\" has no way out: no trunk, "
+				 "queue or hangup can be reached from it", cfg->menus[i].name);
 	}
 	free(out);
 }
@@ -1069,7 +1088,12 @@ static void root_done(struct loader *ld, const config_setting_t *root, const cha
 	struct dl_config *cfg = (struct dl_config *)base;
 	const config_setting_t *sip = config_setting_get_member(root, "sip");
 
-	if (cfg->start_menu && !config_menu(cfg, cfg->start_menu))
+	/* Out of memory: names may be missing, and the load fails with ENOMEM anyway. */
+	if (ld->nomem)
+		return;
+
+	/* With no menu at all, "menus" is already reported. */
+	if (cfg->start_menu && cfg->n_menus && !config_menu(cfg, cfg->start_menu))
 		err_line(ld, member_line(sip, "start_menu"), "sip.start_menu: menu \"%s\" does not "
 			 "exist", cfg->start_menu);
 
@@ -1501,7 +1525,8 @@ static void parse_group(struct loader *ld, const struct table *t, const config_s
 		 * keeps every "FILE:LINE" right. */
 		if (config_setting_source_file(c) && !ld->include_seen) {
 			ld->include_seen = true;
-			err_at(ld, c, "@include is not supported: keep the configuration in one file");
+			err_at(ld, c, "@include is not supported: keep the configuration in one "
+			       "file");
 		}
 		if (find_key(t, name))
 			continue;

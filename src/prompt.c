@@ -74,9 +74,9 @@ int prompt_load(struct prompt **pp, const char *path, const char *name, const ch
 		rc = EINVAL;
 		goto out;
 	}
-	/* Read as short, libsndfile scales every integer encoding (8/16/24/32-bit PCM, G.711) to
-	 * 16 bits, but a float file comes out truncated to 0/±1 or, scaled, normalised to its own
-	 * peak: neither is the recording, so float is refused. */
+	/* Samples are read as short: libsndfile scales every integer encoding (8/16/24/32-bit
+	 * PCM, G.711) to 16 bits, but float comes out truncated to 0/±1 or, with scaling on,
+	 * normalised to the file's own peak. Neither is the recording, so float is refused. */
 	switch (info.format & SF_FORMAT_SUBMASK) {
 	case SF_FORMAT_FLOAT:
 	case SF_FORMAT_DOUBLE:
@@ -108,8 +108,10 @@ int prompt_load(struct prompt **pp, const char *path, const char *name, const ch
 		rc = EINVAL;
 		goto out;
 	}
+
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
+		err_set(err, errsz, "%s: out of memory", path);
 		rc = ENOMEM;
 		goto out;
 	}

@@ -119,18 +119,25 @@ start_deskline() {
 }
 
 # Make a sipp scenario from a template in tests/integration/sipp, replacing @KEY@ placeholders.
+# A value "@steps/NAME" inserts the file sipp/steps/NAME.xml (several joined with "+"), whose own
+# placeholders are then filled in too.
 #   scenario NAME OUT KEY=VALUE…
 scenario() {
 	local name=$1 out=$2; shift 2
-	local args=() kv
-	for kv in "$@"; do
-		args+=(-e "s#@${kv%%=*}@#${kv#*=}#g")
-	done
-	if [ "${#args[@]}" -gt 0 ]; then
-		sed "${args[@]}" "$SIPP_DIR/$name.xml" >"$out"
-	else
-		cp "$SIPP_DIR/$name.xml" "$out"
-	fi
+	python3 - "$SIPP_DIR" "$name" "$out" "$@" <<'PY'
+import sys
+sipp_dir, name, out, *kvs = sys.argv[1:]
+text = open(f"{sipp_dir}/{name}.xml").read()
+pairs = [kv.split("=", 1) for kv in kvs]
+for key, value in pairs:
+    if value.startswith("@"):
+        value = "".join(open(f"{sipp_dir}/{part}.xml").read() for part in value[1:].split("+"))
+        text = text.replace(f"@{key}@", value)
+for key, value in pairs:
+    if not value.startswith("@"):
+        text = text.replace(f"@{key}@", value)
+open(out, "w").write(text)
+PY
 }
 
 # sipp as a UAS in the background (a trunk, a clerk).
@@ -148,7 +155,7 @@ sipp_uac() {
 	local port
 	port=$(free_port)
 	(cd "$T" && timeout 90 sipp -sf "$sf" -i 127.0.0.1 -p "$port" -mp "$(free_rtp_base)" -m 1 -nostdin \
-		-trace_err -trace_msg -timeout 60s "$@" "127.0.0.1:$SIP_PORT" >"$T/uac.out" 2>&1)
+		-trace_err -trace_msg -trace_logs -timeout 60s "$@" "127.0.0.1:$SIP_PORT" >"$T/uac.out" 2>&1)
 }
 
 # Does the CDR file hold a line matching the extended regex?

@@ -74,6 +74,7 @@ START_TEST(test_load_generated)
 	struct prompt *p = NULL;
 	char path[512], err[512];
 	int peak = 0;
+	size_t wrong = 0;
 
 	snprintf(path, sizeof(path), "%s/etc/prompts/%s/%s.wav", TOP_SRCDIR, lang, name);
 	ck_assert_msg(prompt_load(&p, path, name, lang, err, sizeof(err)) == 0, "%s", err);
@@ -86,12 +87,13 @@ START_TEST(test_load_generated)
 		int v = abs(p->pcm[i]);
 		if (v > peak)
 			peak = v;
-		ck_assert_uint_eq(p->ulaw[i], linear_to_ulaw(p->pcm[i]));
-		ck_assert_uint_eq(p->alaw[i], linear_to_alaw(p->pcm[i]));
+		wrong += p->ulaw[i] != linear_to_ulaw(p->pcm[i]);
+		wrong += p->alaw[i] != linear_to_alaw(p->pcm[i]);
 	}
+	ck_assert_uint_eq(wrong, 0);
 	/* ... normalised to -3 dBFS: 32767 * 10^(-3/20) = 23197 */
-	ck_assert_int_ge(peak, 22500);
-	ck_assert_int_le(peak, 23300);
+	ck_assert_int_ge(peak, 23150);
+	ck_assert_int_le(peak, 23250);
 	prompt_free(p);
 }
 END_TEST

@@ -1,0 +1,420 @@
+#!/usr/bin/env bash
+# Calls per second deskline answers through the menu, on loopback.
+#
+#   bench/cps.sh [options]
+#
+# Every call is bench/sipp/cps.xml: INVITE with SDP → 200 → ACK → the main menu's greeting plays
+# (deskline sends RTP) → the caller hangs up after the hold (-d, default 200 ms: ten 20 ms RTP
+# packets) → BYE → 200. The greeting's packets go to bench/rtp_count.py, which counts them per
+# SSRC, so a call only counts as good when sipp saw it succeed AND its greeting reached the caller.
+#
+# deskline runs on CPU 0 (taskset -c 0); sipp and the RTP counter on CPU 1. The rate steps up
+# (--rates); each step places rate × --seconds calls. The run stops at the first step where more
+# than 0.1% of calls failed (sipp failures plus answered calls that got no RTP) or sipp saw any
+# retransmission; the highest clean rate is the last step before it. When the load generator's
+# CPU is full (sipp + counter ≥ 95% of CPU 1) the step says so: beyond it the figure measures
+# sipp, not deskline.
+#
+# Options:
+#   --rates "R1 R2 …"    call rates to step through (default "50 100 200 400 600 800 1000 1500
+#                        2000 3000 4000 6000")
+#   --seconds N          length of each step in seconds of offered traffic (default 10)
+#   --hold-ms N          how long the caller stays on after the ACK (default 200)
+#   --sipp N             sipp instances sharing each step's rate (default 1)
+#   --perf-at RATE       record `perf record --call-graph dwarf` of deskline for 5 s of that step
+#   --no-doc             print the result only; do not append it to docs/BENCHMARKS.md
+#   --deskline PATH      benchmark this binary instead of building build/deskline
+#
+# Sends traffic to 127.0.0.1 only. Every process it starts is stopped by pid on exit. Working
+# files (configuration, logs, sipp statistics, CDRs, perf data) stay in the printed folder.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bench=$top/bench
+cmdline="bench/cps.sh${*:+ $*}"
+
+rates="50 100 200 400 600 800 1000 1500 2000 3000 4000 6000"
+seconds=10
+hold_ms=200
+n_sipp=1
+perf_at=
+write_doc=1
+deskline=
+deskline_cpu=0
+load_cpu=1
+number=1000            # a department number of etc/deskline.conf
+fail_permille=1        # a step is clean when failed ≤ 0.1% of attempted
+saturated_pct=95       # CPU 1 this busy: the load generator is the limit
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rates) rates=$2; shift 2 ;;
+	--seconds) seconds=$2; shift 2 ;;
+	--hold-ms) hold_ms=$2; shift 2 ;;
+	--sipp) n_sipp=$2; shift 2 ;;
+	--perf-at) perf_at=$2; shift 2 ;;
+	--no-doc) write_doc=0; shift ;;
+	--deskline) deskline=$(realpath "$2"); shift 2 ;;
+	-h|--help) usage 0 ;;
+	*) echo "cps: unknown option $1" >&2; usage 1 >&2 ;;
+	esac
+done
+
+for tool in sipp taskset python3; do
+	command -v "$tool" >/dev/null || { echo "cps: $tool not found (scripts/install-deps.sh)" >&2; exit 1; }
+done
+[ -z "$perf_at" ] || command -v perf >/dev/null || { echo "cps: --perf-at needs perf" >&2; exit 1; }
+if [ "$(nproc)" -lt 2 ]; then
+	echo "cps: needs 2 CPUs (deskline on CPU 0, sipp on CPU 1); this machine has $(nproc)" >&2
+	exit 1
+fi
+
+# Every call holds two descriptors in deskline (RTP + RTCP socket); the highest rate × (hold +
+# setup) calls are open at once, and sipp keeps per-call state too.
+ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" -lt 8192 ]; then
+	echo "cps: warning: open files limited to $(ulimit -n); high steps may fail for descriptors" >&2
+fi
+
+if [ -z "$deskline" ]; then
+	deskline=$top/build/deskline
+	if ! "$top/scripts/build.sh" >/dev/null 2>&1; then
+		# build.sh also builds the unit tests; the daemon alone is enough here.
+		echo "cps: scripts/build.sh failed; building the daemon alone (make deskline)" >&2
+		[ -f "$top/build/Makefile" ] || "$top/scripts/build.sh"
+		make -C "$top/build" deskline >/dev/null
+	fi
+fi
+[ -x "$deskline" ] || { echo "cps: $deskline not found" >&2; exit 1; }
+
+T=$(mktemp -d /tmp/deskline-cps.XXXXXX)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Free UDP ports on 127.0.0.1 above the RTP range (20000-39999), one per argument.
+free_ports() {
+	python3 - "$1" <<'PY'
+import random, socket, sys
+want, got, socks = int(sys.argv[1]), [], []
+while len(got) < want:
+    p = random.randrange(40000, 60000)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        u.bind(("127.0.0.1", p)); t.bind(("127.0.0.1", p))
+    except OSError:
+        u.close(); t.close(); continue
+    socks += [u, t]; got.append(p)
+print(" ".join(map(str, got)))
+PY
+}
+# 3 + one SIP and one media port per sipp instance.
+read -r -a ports <<<"$(free_ports $((3 + 2 * n_sipp)))"
+sip_port=${ports[0]}
+trunk_port=${ports[1]}
+rtp_sink_port=${ports[2]}
+
+# The sample configuration on our ports: a wide RTP range (ports are not the limit), notice
+# logging (one line per call at info would measure the log), CDRs in the work folder.
+conf=$T/deskline.conf
+sed -e "s#\"sip:127.0.0.1:5060\"#\"sip:127.0.0.1:$sip_port\"#" \
+    -e "s#sip:payment@127.0.0.1:5070#sip:payment@127.0.0.1:$trunk_port#" \
+    -e "s#sip:moked@127.0.0.1:5080#sip:moked@127.0.0.1:$trunk_port#" \
+    -e "s#port_max = 29999;#port_max = 39999;#" \
+    -e "s#directory = \"prompts\";#directory = \"$top/etc/prompts\";#" \
+    -e "s#cdr_file = \"../run/cdr.log\";#cdr_file = \"$T/cdr.log\";#" \
+    -e "s#level = \"info\";#level = \"notice\";#" \
+    "$top/etc/deskline.conf" >"$conf"
+if ! grep -q "port_max = 39999;" "$conf" || ! grep -q "level = \"notice\";" "$conf" ||
+   ! grep -q "127.0.0.1:$sip_port" "$conf"; then
+	echo "cps: etc/deskline.conf changed shape; $conf was not rewritten as expected" >&2
+	exit 1
+fi
+"$deskline" -t -c "$conf" >/dev/null
+
+taskset -c "$deskline_cpu" "$deskline" -c "$conf" -p "$T/deskline.pid" >>"$T/deskline.log" 2>&1 &
+dl_pid=$!
+pids+=("$dl_pid")
+for _ in $(seq 100); do
+	grep -q "started with" "$T/deskline.log" 2>/dev/null && break
+	kill -0 "$dl_pid" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q "started with" "$T/deskline.log" ||
+	{ echo "cps: deskline did not start:" >&2; tail -n 20 "$T/deskline.log" >&2; exit 1; }
+
+taskset -c "$load_cpu" python3 "$bench/rtp_count.py" "$rtp_sink_port" "$T/rtp.status" &
+sink_pid=$!
+pids+=("$sink_pid")
+for _ in $(seq 50); do [ -s "$T/rtp.status" ] && break; sleep 0.1; done
+[ -s "$T/rtp.status" ] || { echo "cps: the RTP counter did not start" >&2; exit 1; }
+
+clk_tck=$(getconf CLK_TCK)
+# CPU time of a process in clock ticks (utime + stime, proc(5) fields 14 and 15).
+cpu_ticks() {
+	local stat f
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+	read -r -a f <<<"${stat##*) }"
+	echo $(( f[11] + f[12] ))
+}
+# Field of /proc/PID/status in kB, e.g. VmRSS.
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+now_ms() { date +%s%3N; }
+# CPU time of this shell's reaped children so far, ms, into $children_ms: `times` (second line)
+# run in this shell, not in $(…), whose subshell would have no children of its own. sipp runs as
+# our child, so the difference around a step is exactly sipp's CPU.
+children_cpu_ms() {
+	local u s
+	times >"$T/times"
+	{ read -r _; read -r u s; } <"$T/times"
+	children_ms=$(awk -v u="$u" -v s="$s" 'function ms(v, m) { m = v; sub(/m.*/, "", m);
+		sub(/^[0-9]+m/, "", v); sub(/s$/, "", v); return m * 60000 + v * 1000 }
+		BEGIN { printf "%d", ms(u) + ms(s) }')
+}
+# "busy total" jiffies of one CPU from /proc/stat (busy = all but idle and iowait).
+cpu_jiffies() {
+	awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+# Busy % of a CPU between two cpu_jiffies samples.
+busy_pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		d = y[2] - x[2]; printf "%.1f", d > 0 ? (y[1] - x[1]) * 100 / d : 0 }'
+}
+udp_rcvbuf_errors() { awk '/^Udp:/ { n++; if (n == 2) print $6 }' /proc/net/snmp; }
+cdr_lines() { [ -f "$T/cdr.log" ] && wc -l <"$T/cdr.log" || echo 0; }
+
+# Sum of sipp's final statistics over the step's instances: attempted successful failed
+# retransmissions mean-INVITE→200-ms offered-rate. The offered rate is calls placed over the time
+# between sipp's start and the 100 ms statistics sample where the last call had been placed.
+sipp_totals() {
+	python3 - "$@" <<'PY'
+import sys
+att = ok = failed = retrans = 0
+rtt_sum = 0.0
+rate = 0.0
+for path in sys.argv[1:]:
+    try:
+        lines = [l.rstrip("\n") for l in open(path) if l.strip()]
+    except OSError:
+        continue
+    if len(lines) < 2:
+        continue
+    head = lines[0].split(";")
+    rows = [dict(zip(head, l.split(";"))) for l in lines[1:]]
+    last = rows[-1]
+    num = lambda r, k: int(r.get(k, "0") or 0)
+    a, s = num(last, "OutgoingCall(C)"), num(last, "SuccessfulCall(C)")
+    att += a; ok += s; failed += a - s
+    retrans += num(last, "Retransmissions(C)")
+    h, m, sec, us = last.get("ResponseTime1(C)", "0:0:0:0").split(":")
+    rtt_sum += s * ((int(h) * 60 + int(m)) * 60 + int(sec) + int(us) / 1e6) * 1000
+    epoch = lambda v: float(v.split("\t")[-1])
+    start = epoch(rows[0]["StartTime"])
+    for r in rows:
+        if a and num(r, "OutgoingCall(C)") >= a:
+            span = epoch(r["CurrentTime"]) - start
+            if span > 0:
+                rate += a / span
+            break
+print(att, ok, failed, retrans, "%.1f" % (rtt_sum / ok if ok else 0), "%.0f" % rate)
+PY
+}
+
+rss_before=$(status_kb "$dl_pid" VmRSS)
+started_ms=$(now_ms)
+calls_total=0
+clean_rate=0
+stop_reason="every step was clean (the highest rate tried is a lower bound)"
+rows=()
+perf_note=
+printf "deskline pid %s on CPU %s, sipp ×%s + RTP counter on CPU %s; work folder %s\n" \
+	"$dl_pid" "$deskline_cpu" "$n_sipp" "$load_cpu" "$T"
+printf "hold %s ms, %s s per step; deskline VmRSS %s kB\n" "$hold_ms" "$seconds" "$rss_before"
+printf "%6s %8s %6s %7s %6s %8s %7s %8s %6s %6s %6s %6s %6s %7s %8s\n" rate attempted failed \
+	retrans no-rtp rtp/call inv-200 offered dl-cpu sipp counter cpu0 cpu1 udp-drop rss-kB
+
+for rate in $rates; do
+	calls=$((rate * seconds))
+	per_sipp=$(( (calls + n_sipp - 1) / n_sipp ))
+	rate_each=$(awk -v r="$rate" -v n="$n_sipp" 'BEGIN { printf "%.3f", r / n }')
+
+	read -r pk0 ss0 <"$T/rtp.status"
+	cdr0=$(cdr_lines)
+	drops0=$(udp_rcvbuf_errors)
+	dl0=$(cpu_ticks "$dl_pid")
+	sink0=$(cpu_ticks "$sink_pid")
+	core0=$(cpu_jiffies "$deskline_cpu")
+	core1=$(cpu_jiffies "$load_cpu")
+	children_cpu_ms
+	child0=$children_ms
+	t0=$(now_ms)
+
+	sipp_pids=()
+	stats=()
+	for i in $(seq 0 $((n_sipp - 1))); do
+		sp=${ports[$((3 + 2 * i))]}
+		mp=${ports[$((4 + 2 * i))]}
+		st=$T/sipp-$rate-$i.csv
+		stats+=("$st")
+		# -l: room for every call of the step, so an overloaded deskline shows as failures and
+		# retransmissions rather than sipp quietly throttling. -recv_timeout: an INVITE unanswered
+		# for 5 s (8 retransmissions) is a failed call.
+		(cd "$T" && exec taskset -c "$load_cpu" sipp -sf "$bench/sipp/cps.xml" -s "$number" \
+			-i 127.0.0.1 -p "$sp" -mp "$mp" -key rtp_port "$rtp_sink_port" \
+			-d "$hold_ms" -r "$rate_each" -m "$per_sipp" -l "$per_sipp" \
+			-recv_timeout 5000 -nostdin -trace_stat -stf "$st" -fd 100ms \
+			-trace_err -error_file "$T/sipp-$rate-$i.err" \
+			"127.0.0.1:$sip_port" >"$T/sipp-$rate-$i.out" 2>&1) &
+		sipp_pids+=("$!")
+		pids+=("$!")
+	done
+
+	perf_pid=
+	if [ "$rate" = "$perf_at" ]; then
+		(sleep 2 && exec taskset -c "$load_cpu" perf record -q -F 499 --call-graph dwarf,16384 \
+			-p "$dl_pid" -o "$T/perf.data" -- sleep 5) >"$T/perf.out" 2>&1 &
+		perf_pid=$!
+		pids+=("$perf_pid")
+	fi
+	# A stuck step ends after its length + 30 s: the sipps are stopped and their calls count as
+	# failed.
+	(
+		trap 'kill -TERM $nap 2>/dev/null; exit 0' TERM
+		sleep $((seconds + 30)) &
+		nap=$!
+		wait "$nap"
+		kill -TERM "${sipp_pids[@]}" 2>/dev/null
+	) &
+	watchdog=$!
+	pids+=("$watchdog")
+
+	for p in "${sipp_pids[@]}"; do wait "$p" || true; done
+	t1=$(now_ms)
+	children_cpu_ms
+	child1=$children_ms
+	dl1=$(cpu_ticks "$dl_pid")
+	sink1=$(cpu_ticks "$sink_pid")
+	core0=$(busy_pct "$core0" "$(cpu_jiffies "$deskline_cpu")")
+	core1=$(busy_pct "$core1" "$(cpu_jiffies "$load_cpu")")
+	kill -TERM "$watchdog" 2>/dev/null || true
+	wait "$watchdog" 2>/dev/null || true
+	[ -z "$perf_pid" ] || wait "$perf_pid" || true
+	pids=("$dl_pid" "$sink_pid")
+
+	read -r att ok failed retrans rtt_ms offered <<<"$(sipp_totals "${stats[@]}")"
+	# Let the calls end in deskline (CDR written), then read the counter (it writes every 200 ms).
+	for _ in $(seq 50); do
+		[ $(( $(cdr_lines) - cdr0 )) -ge "$att" ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+	read -r pk1 ss1 <"$T/rtp.status"
+	drops=$(( $(udp_rcvbuf_errors) - drops0 ))
+	cdr_new=$(( $(cdr_lines) - cdr0 ))
+	cdr_hangup=$(tail -n "$cdr_new" "$T/cdr.log" 2>/dev/null | grep -c '"result":"caller-hangup"' || true)
+	calls_total=$((calls_total + att))
+	rss=$(status_kb "$dl_pid" VmRSS)
+
+	wall_ms=$((t1 - t0))
+	dl_pct=$(awk -v d=$((dl1 - dl0)) -v hz="$clk_tck" -v w="$wall_ms" 'BEGIN { printf "%.1f", d / hz * 100000 / w }')
+	sink_pct=$(awk -v d=$((sink1 - sink0)) -v hz="$clk_tck" -v w="$wall_ms" 'BEGIN { printf "%.1f", d / hz * 100000 / w }')
+	sipp_pct=$(awk -v d=$((child1 - child0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d * 100 / w }')
+	rtp_calls=$((ss1 - ss0))
+	no_rtp=$(( ok > rtp_calls ? ok - rtp_calls : 0 ))
+	per_call=$(awk -v p=$((pk1 - pk0)) -v c="$rtp_calls" 'BEGIN { printf "%.1f", c ? p / c : 0 }')
+	bad=$((failed + no_rtp))
+
+	printf "%6s %8s %6s %7s %6s %8s %7s %8s %5s%% %5s%% %5s%% %5s%% %5s%% %7s %8s\n" "$rate" \
+		"$att" "$failed" "$retrans" "$no_rtp" "$per_call" "${rtt_ms}ms" "$offered" "$dl_pct" \
+		"$sipp_pct" "$sink_pct" "$core0" "$core1" "$drops" "$rss"
+	rows+=("| $rate | $att | $failed | $retrans | $no_rtp | $per_call | $rtt_ms | $offered | $dl_pct | $sipp_pct | $sink_pct | $core0 | $core1 | $drops | $cdr_hangup | $rss |")
+
+	load_pct=$(awk -v a="$sipp_pct" -v b="$sink_pct" 'BEGIN { printf "%d", a + b }')
+	if [ "$att" -eq 0 ] || [ $((bad * 1000)) -gt $((att * fail_permille)) ] || [ "$retrans" -gt 0 ]; then
+		stop_reason="at $rate calls/s: $failed failed, $no_rtp answered without RTP, $retrans retransmissions of $att calls"
+		[ "$load_pct" -lt "$saturated_pct" ] ||
+			stop_reason="$stop_reason; CPU 1 (sipp + counter) was ${load_pct}% busy, so sipp may be the limit"
+		break
+	fi
+	clean_rate=$rate
+	if [ "$load_pct" -ge "$saturated_pct" ]; then
+		stop_reason="at $rate calls/s CPU 1 (sipp + counter) was ${load_pct}% busy: the load generator is the limit, not deskline"
+		break
+	fi
+done
+
+rss_after=$(status_kb "$dl_pid" VmRSS)
+hwm=$(status_kb "$dl_pid" VmHWM)
+elapsed_s=$(( ($(now_ms) - started_ms) / 1000 ))
+log_problems=$(grep -cE " (error|warning):" "$T/deskline.log" || true)
+
+if [ -n "$perf_at" ] && [ -f "$T/perf.data" ]; then
+	perf report -i "$T/perf.data" --stdio --no-children --sort symbol -g none --percent-limit 1 \
+		2>/dev/null | grep -vE '^#|^$' | head -n 25 >"$T/perf-top.txt" || true
+	perf_note="perf profile at $perf_at calls/s: $T/perf.data (top: $T/perf-top.txt)"
+fi
+
+echo
+echo "highest clean rate: $clean_rate calls/s (hold $hold_ms ms); stopped: $stop_reason"
+echo "deskline VmRSS before $rss_before kB, after $rss_after kB (VmHWM $hwm kB), $calls_total calls in ${elapsed_s} s"
+echo "deskline log: $log_problems error/warning lines ($T/deskline.log)"
+[ -z "$perf_note" ] || { echo "$perf_note"; cat "$T/perf-top.txt"; }
+
+[ "$write_doc" -eq 1 ] || exit 0
+
+doc=$top/docs/BENCHMARKS.md
+if [ ! -f "$doc" ]; then
+	cat >"$doc" <<'EOF'
+# Benchmarks
+
+Measured figures only: every section below is appended by the script that measured it, with the
+machine, the commit and the exact command. Run the same command to compare.
+
+## Calls per second (`bench/cps.sh`)
+
+Each call: INVITE with SDP → 200 → ACK → the main menu greeting plays (deskline sends RTP) → the
+caller hangs up after the hold → BYE → 200 (bench/sipp/cps.xml). deskline runs alone on CPU 0;
+sipp and the RTP counter (bench/rtp_count.py) share CPU 1; everything is on 127.0.0.1. The rate
+steps up until more than 0.1% of calls fail or sipp retransmits anything.
+
+Columns: *rate* offered calls/s; *attempted*, *failed* calls as sipp counts them; *retrans* sipp's
+retransmissions; *no RTP* calls sipp completed whose greeting never reached the caller;
+*RTP pkts/call* greeting packets received per call (20 ms each); *INVITE→200* sipp's mean
+response time, ms (sipp measures in whole ms); *offered* the rate sipp really placed calls at;
+*deskline*, *sipp*, *counter* CPU use of each process over the step (100% = one core);
+*CPU 0/1 busy* the whole core's use over the step (more than deskline's, or sipp + counter's,
+means something else ran there and the step was disturbed); *UDP drops* the kernel's UDP
+receive-buffer errors during the step (all sockets); *CDR caller-hangup* calls deskline recorded
+as ended by the caller; *VmRSS* deskline's resident memory after the step.
+EOF
+fi
+commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$top" --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+	commit="$commit (with uncommitted changes)"
+fi
+cflags=$(sed -n 's/^CFLAGS = //p' "$(dirname "$deskline")/Makefile" 2>/dev/null || true)
+{
+	echo
+	echo "### $(date -u +%Y-%m-%d) — CPS, hold $hold_ms ms"
+	echo
+	echo "- machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r)"
+	echo "- deskline commit $commit, built with CFLAGS \`${cflags:-unknown}\`; $(sipp -v 2>&1 | grep -o 'SIPp v[^ ,]*' | head -n1)"
+	echo "- command: \`$cmdline\` ($seconds s per step, $n_sipp sipp instance(s), open files limit $(ulimit -n))"
+	echo "- **highest clean rate: $clean_rate calls/s**; stopped $stop_reason"
+	echo "- deskline VmRSS before: $rss_before kB, after: $rss_after kB (VmHWM $hwm kB), after $calls_total calls; $log_problems error/warning log lines"
+	echo
+	echo "| rate | attempted | failed | retrans | no RTP | RTP pkts/call | INVITE→200 ms | offered | deskline CPU% | sipp CPU% | counter CPU% | CPU 0 busy% | CPU 1 busy% | UDP drops | CDR caller-hangup | VmRSS kB |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	printf '%s\n' "${rows[@]}"
+} >>"$doc"
+echo "appended to $doc"

@@ -1,0 +1,1052 @@
+/**
+ * @file test_config.c  The configuration loader: the sample file, defaults, and one bad file per
+ *                      kind of error with the FILE:LINE it must be reported at.
+ *
+ * Every test works in its own temporary folder holding a "prompts" link to the fixture prompts
+ * (tests/unit/conf/prompts: empty *.wav files — the loader only checks that they exist — for
+ * every prompt the sample names in he and en, and "only-he", which exists in he alone).
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "deskline/config.h"
+#include "unit.h"
+
+#define FIXTURE_PROMPTS TOP_SRCDIR "/tests/unit/conf/prompts"
+
+static char tmpdir[PATH_MAX];      /* realpath of this test's folder */
+
+static void tmp_setup(void)
+{
+	char tmpl[] = "/tmp/dl-test-config-XXXXXX";
+	char prompts[PATH_MAX];
+	char link[PATH_MAX + 16];
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	ck_assert_ptr_nonnull(realpath(tmpl, tmpdir));
+	ck_assert_ptr_nonnull(realpath(FIXTURE_PROMPTS, prompts));
+	snprintf(link, sizeof(link), "%s/prompts", tmpdir);
+	ck_assert_int_eq(symlink(prompts, link), 0);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void tmp_teardown(void)
+{
+	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/** Write @p text to <tmpdir>/<name>; returns the path (static buffer). */
+static const char *write_conf(const char *name, const char *text)
+{
+	static char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+/** All messages on one line each, for failure output. */
+static const char *dump(const struct dl_config_errors *errs)
+{
+	static char buf[8192];
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < errs->n && used < sizeof(buf); i++)
+		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "\n  %s", errs->msgs[i]);
+	return errs->n ? buf : " (none)";
+}
+
+/** Is there an error "<path>:<line>: …<text>…"? */
+static bool has_error(const struct dl_config_errors *errs, const char *path, int line,
+		      const char *text)
+{
+	char prefix[PATH_MAX + 32];
+	size_t len = (size_t)snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+
+	for (size_t i = 0; i < errs->n; i++) {
+		if (strncmp(errs->msgs[i], prefix, len) == 0 && strstr(errs->msgs[i] + len, text))
+			return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The sample configuration                                                                    */
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t size = 0;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	ck_assert_int_eq(getdelim(&text, &size, '\0', f) > 0, 1);
+	fclose(f);
+	return text;
+}
+
+/* etc/deskline.conf copied beside the fixture prompts: the file a packager installs, checked
+ * without waiting for the real recordings, and no copy in the tree to drift from it. */
+START_TEST(test_sample)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	char *text = read_all(TOP_SRCDIR "/etc/deskline.conf");
+	const char *path = write_conf("deskline.conf", text);
+	char want[PATH_MAX + 64];
+
+	free(text);
+	ck_assert_msg(config_load(&cfg, path, &errs) == 0, "sample:%s", dump(&errs));
+	ck_assert_uint_eq(errs.n, 0);
+
+	ck_assert_str_eq(cfg->path, path);
+	ck_assert_uint_eq(cfg->n_listen, 1);
+	ck_assert_str_eq(cfg->listen[0], "sip:127.0.0.1:5060");
+	ck_assert_uint_eq(cfg->n_numbers, 2);
+	ck_assert(config_is_number(cfg, "1000"));
+	ck_assert(config_is_number(cfg, "5300"));
+	ck_assert(!config_is_number(cfg, "5301"));
+	ck_assert(!config_is_number(cfg, NULL));
+	ck_assert_str_eq(cfg->user_agent, "deskline");
+	ck_assert_str_eq(cfg->start_menu, "main");
+
+	ck_assert_str_eq(cfg->media.address, "127.0.0.1");
+	ck_assert_uint_eq(cfg->media.port_min, 20000);
+	ck_assert_uint_eq(cfg->media.port_max, 29999);
+	ck_assert_uint_eq(cfg->media.n_codecs, 2);
+	ck_assert_int_eq(cfg->media.codecs[0], DL_CODEC_PCMA);
+	ck_assert_int_eq(cfg->media.codecs[1], DL_CODEC_PCMU);
+	ck_assert_uint_eq(cfg->media.ptime_ms, 20);
+	ck_assert_uint_eq(cfg->media.rtp_timeout_ms, 30000);
+	ck_assert(cfg->media.inband_dtmf);
+	ck_assert_uint_eq(cfg->media.telephone_event_pt, 101);
+
+	snprintf(want, sizeof(want), "%s/prompts", tmpdir);
+	ck_assert_str_eq(cfg->prompt_dir, want);
+	ck_assert_uint_eq(cfg->n_languages, 2);
+	ck_assert_str_eq(cfg->languages[0], "he");
+	ck_assert_str_eq(cfg->languages[1], "en");
+	ck_assert_ptr_null(cfg->ringback_prompt);
+	ck_assert_uint_eq(cfg->on_trunk_failure.n, 1);
+	ck_assert_int_eq(cfg->on_trunk_failure.v[0].type, DL_ACT_HANGUP);
+
+	ck_assert_uint_eq(cfg->n_trunks, 2);
+	const struct dl_trunk *pay = config_trunk(cfg, "payment");
+	ck_assert_ptr_nonnull(pay);
+	ck_assert_str_eq(pay->uri, "sip:payment@127.0.0.1:5070");
+	ck_assert_uint_eq(pay->n_sources, 1);
+	ck_assert_str_eq(pay->sources[0], "127.0.0.1");
+	ck_assert_uint_eq(pay->ring_timeout_ms, 30000);
+	ck_assert(pay->keep_caller_id);
+	ck_assert_str_eq(pay->from_user, "5300");
+	ck_assert_uint_eq(pay->on_failure.n, 2);
+	ck_assert_int_eq(pay->on_failure.v[0].type, DL_ACT_PLAY);
+	ck_assert_str_eq(pay->on_failure.v[0].arg, "try-later");
+	ck_assert_int_eq(pay->on_failure.v[1].type, DL_ACT_HANGUP);
+	ck_assert_ptr_nonnull(config_trunk(cfg, "callcenter"));
+	ck_assert_ptr_null(config_trunk(cfg, "nope"));
+
+	ck_assert_uint_eq(cfg->n_menus, 1);
+	const struct dl_menu *m = config_menu(cfg, "main");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_null(config_menu(cfg, "nope"));
+	ck_assert_str_eq(m->greeting, "main-greeting");
+	ck_assert_str_eq(m->invalid_prompt, "invalid");
+	ck_assert_str_eq(m->timeout_prompt, "no-input");
+	ck_assert_uint_eq(m->first_digit_timeout_ms, 5000);
+	ck_assert_uint_eq(m->inter_digit_timeout_ms, 2000);
+	ck_assert_uint_eq(m->max_failures, 3);
+	ck_assert_uint_eq(m->max_timeouts, 3);
+	ck_assert_uint_eq(m->on_max_timeouts.n, 2);
+	ck_assert_int_eq(m->on_max_timeouts.v[1].type, DL_ACT_TRUNK);
+	ck_assert_str_eq(m->on_max_timeouts.v[1].arg, "callcenter");
+	ck_assert_uint_eq(m->n_options, 6);
+
+	const struct dl_menu_option *o = &m->options[0];
+	ck_assert_str_eq(o->digits, "1");
+	ck_assert_str_eq(o->label, "automated payment");
+	ck_assert_uint_eq(o->actions.n, 1);
+	ck_assert_int_eq(o->actions.v[0].type, DL_ACT_TRUNK);
+	ck_assert_str_eq(o->actions.v[0].arg, "payment");
+	ck_assert_uint_eq(o->actions.v[0].n_headers, 1);
+	ck_assert_str_eq(o->actions.v[0].headers[0].name, "X-Deskline-Service");
+	ck_assert_str_eq(o->actions.v[0].headers[0].value, "ivr-payment");
+
+	o = &m->options[3];
+	ck_assert_uint_eq(o->actions.n, 2);
+	ck_assert_int_eq(o->actions.v[0].type, DL_ACT_PLAY);
+	ck_assert_uint_eq(o->actions.v[0].n_headers, 0);
+	ck_assert_str_eq(o->actions.v[1].headers[0].value, "collection");
+
+	o = &m->options[4];
+	ck_assert_str_eq(o->digits, "9");
+	ck_assert_int_eq(o->actions.v[0].type, DL_ACT_LANG);
+	ck_assert_str_eq(o->actions.v[0].arg, "en");
+	ck_assert_int_eq(o->actions.v[1].type, DL_ACT_MENU);
+	ck_assert_str_eq(o->actions.v[1].arg, "main");
+	ck_assert_str_eq(m->options[5].digits, "*");
+
+	ck_assert_str_eq(cfg->redis_address, "127.0.0.1:6379");
+	ck_assert_str_eq(cfg->redis_prefix, "dl:");
+	ck_assert_int_eq(cfg->log_level, LOG_INFO);
+	ck_assert(!cfg->log_syslog);
+	snprintf(want, sizeof(want), "%s/../run/cdr.log", tmpdir);
+	ck_assert_str_eq(cfg->cdr_file, want);
+
+	ck_assert_uint_eq(cfg->refs, 1);
+	config_unref(cfg);
+}
+END_TEST
+
+/* The file as shipped, with the recordings in etc/prompts. */
+START_TEST(test_sample_with_real_prompts)
+{
+	static const char *const names[] = {
+		"main-greeting", "invalid", "no-input", "goodbye", "transfer-callcenter",
+		"try-later",
+	};
+	static const char *const langs[] = { "he", "en" };
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+
+	for (size_t i = 0; i < 2; i++) {
+		for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "%s/etc/prompts/%s/%s.wav", TOP_SRCDIR,
+				 langs[i], names[j]);
+			ck_assert_msg(access(path, R_OK) == 0, "%s is missing: etc/prompts must "
+				      "hold every prompt etc/deskline.conf names", path);
+		}
+	}
+	ck_assert_msg(config_load(&cfg, TOP_SRCDIR "/etc/deskline.conf", &errs) == 0,
+		      "etc/deskline.conf:%s", dump(&errs));
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_uint_eq(cfg->n_menus, 1);
+	config_unref(cfg);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* Defaults, paths, the API around loading                                                     */
+
+/* The smallest good file; the error table below replaces one part of it at a time. */
+enum part { P_SIP, P_MEDIA, P_PROMPTS, P_TRUNKS, P_MENUS, P_TAIL, N_PARTS };
+
+static const char *const base[N_PARTS] = {
+	[P_SIP] = "sip: { listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ]; "
+		  "start_menu = \"main\"; };\n",
+	[P_MEDIA] = "media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099; };\n",
+	[P_PROMPTS] = "prompts: { directory = \"prompts\"; languages = [ \"he\", \"en\" ]; };\n",
+	[P_TRUNKS] = "trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\"; "
+		     "sources = [ \"127.0.0.1\" ]; }; };\n",
+	[P_MENUS] = "menus: { main: { greeting = \"main-greeting\"; "
+		    "options = ( { digits = \"1\"; action = \"trunk:pay\"; } ); }; };\n",
+	[P_TAIL] = "",
+};
+
+/** The base file with @p parts replacing its parts (NULL: keep; "": leave the part out). */
+static char *compose(const char *const parts[N_PARTS])
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < N_PARTS; i++)
+		fputs(parts[i] ? parts[i] : base[i], f);
+	fclose(f);
+	return text;
+}
+
+START_TEST(test_defaults)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	const char *const none[N_PARTS] = { 0 };
+	char *text = compose(none);
+	const char *path = write_conf("min.conf", text);
+
+	free(text);
+	ck_assert_msg(config_load(&cfg, path, &errs) == 0, "base:%s", dump(&errs));
+	ck_assert_str_eq(cfg->user_agent, "deskline");
+	ck_assert_uint_eq(cfg->media.ptime_ms, 20);
+	ck_assert_uint_eq(cfg->media.n_codecs, 2);
+	ck_assert_int_eq(cfg->media.codecs[0], DL_CODEC_PCMU);
+	ck_assert_int_eq(cfg->media.codecs[1], DL_CODEC_PCMA);
+	ck_assert_uint_eq(cfg->media.rtp_timeout_ms, 30000);
+	ck_assert(cfg->media.inband_dtmf);
+	ck_assert_uint_eq(cfg->media.telephone_event_pt, 101);
+	ck_assert_ptr_null(cfg->ringback_prompt);
+
+	const struct dl_menu *m = config_menu(cfg, "main");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->first_digit_timeout_ms, 5000);
+	ck_assert_uint_eq(m->inter_digit_timeout_ms, 2000);
+	ck_assert_uint_eq(m->max_failures, 3);
+	ck_assert_uint_eq(m->max_timeouts, 3);
+	ck_assert_ptr_null(m->invalid_prompt);
+	ck_assert_ptr_null(m->timeout_prompt);
+	ck_assert_uint_eq(m->on_max_failures.n, 1);
+	ck_assert_int_eq(m->on_max_failures.v[0].type, DL_ACT_HANGUP);
+	ck_assert_ptr_null(m->on_max_failures.v[0].arg);
+	ck_assert_int_eq(m->on_max_failures.v[0].line, 5);
+	ck_assert_uint_eq(m->on_max_timeouts.n, 1);
+	ck_assert_int_eq(m->on_max_timeouts.v[0].type, DL_ACT_HANGUP);
+	ck_assert_int_eq(m->line, 5);
+	ck_assert_int_eq(m->options[0].line, 5);
+	ck_assert_str_eq(m->options[0].label, "1");
+	ck_assert_uint_eq(m->options[0].actions.v[0].n_headers, 0);
+
+	const struct dl_trunk *t = config_trunk(cfg, "pay");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(t->ring_timeout_ms, 30000);
+	ck_assert(t->keep_caller_id);
+	ck_assert_ptr_null(t->from_user);
+	ck_assert_uint_eq(t->on_failure.n, 0);
+
+	ck_assert_str_eq(cfg->redis_prefix, "dl:");
+	ck_assert_str_eq(cfg->redis_address, "127.0.0.1:6379");
+	ck_assert_int_eq(cfg->log_level, LOG_INFO);
+	ck_assert(!cfg->log_syslog);
+	ck_assert_ptr_null(cfg->cdr_file);
+
+	/* References: the last unref frees (valgrind and ASan watch that it is the last). */
+	ck_assert_ptr_eq(config_ref(cfg), cfg);
+	ck_assert_uint_eq(cfg->refs, 2);
+	config_unref(cfg);
+	ck_assert_uint_eq(cfg->refs, 1);
+	config_unref(cfg);
+	config_unref(NULL);
+}
+END_TEST
+
+START_TEST(test_paths)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	char prompts[PATH_MAX];
+	char want[PATH_MAX + 64];
+	char text[4 * PATH_MAX];
+	const char *const parts[N_PARTS] = {
+		[P_PROMPTS] = "",
+		[P_TAIL] = "log: { level = \"debug\"; syslog = true;\n"
+			   "  cdr_file = \"cdr/calls.log\"; };\n"
+			   "redis: { address = \"unix:/run/redis/redis.sock\";\n"
+			   "  prefix = \"t1:\"; };\n",
+	};
+	char *rest = compose(parts);
+
+	/* Absolute paths stay as they are; relative ones start at the file's folder, not at the
+	 * working directory. */
+	ck_assert_ptr_nonnull(realpath(FIXTURE_PROMPTS, prompts));
+	snprintf(text, sizeof(text), "prompts: { directory = \"%s\"; languages = [ \"he\" ]; "
+		 "ringback = \"goodbye\"; };\n%s", prompts, rest);
+	free(rest);
+	const char *path = write_conf("paths.conf", text);
+	ck_assert_int_eq(chdir("/"), 0);
+	ck_assert_msg(config_load(&cfg, path, &errs) == 0, "paths:%s", dump(&errs));
+	ck_assert_str_eq(cfg->prompt_dir, prompts);
+	ck_assert_str_eq(cfg->ringback_prompt, "goodbye");
+	snprintf(want, sizeof(want), "%s/cdr/calls.log", tmpdir);
+	ck_assert_str_eq(cfg->cdr_file, want);
+	ck_assert_int_eq(cfg->log_level, LOG_DEBUG);
+	ck_assert(cfg->log_syslog);
+	ck_assert_str_eq(cfg->redis_address, "unix:/run/redis/redis.sock");
+	ck_assert_str_eq(cfg->redis_prefix, "t1:");
+	config_unref(cfg);
+
+	/* A relative file name: the prompt folder still comes out absolute. */
+	ck_assert_int_eq(chdir(tmpdir), 0);
+	const char *const none[N_PARTS] = { 0 };
+	rest = compose(none);
+	write_conf("rel.conf", rest);
+	free(rest);
+	cfg = NULL;
+	ck_assert_msg(config_load(&cfg, "rel.conf", &errs) == 0, "rel:%s", dump(&errs));
+	ck_assert_str_eq(cfg->path, "rel.conf");
+	snprintf(want, sizeof(want), "%s/prompts", tmpdir);
+	ck_assert_str_eq(cfg->prompt_dir, want);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_unreadable)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config untouched;
+	struct dl_config *cfg = &untouched;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/none.conf", tmpdir);
+	ck_assert_int_eq(config_load(&cfg, path, &errs), ENOENT);
+	ck_assert_ptr_eq(cfg, &untouched);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_ptr_nonnull(strstr(errs.msgs[0], path));
+	ck_assert_ptr_nonnull(strstr(errs.msgs[0], "No such file or directory"));
+	config_errors_clear(&errs);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_ptr_null(errs.msgs);
+	config_errors_clear(&errs);
+
+	ck_assert_int_eq(config_load(NULL, path, &errs), EINVAL);
+	ck_assert_int_eq(config_load(&cfg, NULL, &errs), EINVAL);
+	ck_assert_uint_eq(errs.n, 0);
+}
+END_TEST
+
+/* Errors are appended to what the list holds, and a NULL list is allowed. */
+START_TEST(test_errors_list)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	const char *path = write_conf("broken.conf", "sip: { listen = 5; };\n");
+
+	ck_assert_int_eq(config_load(&cfg, path, NULL), EINVAL);
+	ck_assert_ptr_null(cfg);
+	ck_assert_int_eq(config_load(&cfg, path, &errs), EINVAL);
+	size_t first = errs.n;
+	ck_assert_uint_gt(first, 1);
+	ck_assert_int_eq(config_load(&cfg, path, &errs), EINVAL);
+	ck_assert_uint_eq(errs.n, 2 * first);
+	ck_assert_str_eq(errs.msgs[0], errs.msgs[first]);
+	ck_assert_ptr_null(cfg);
+	config_errors_clear(&errs);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* One file per kind of error                                                                  */
+
+/** The line the error is expected at carries this comment. */
+#define HERE "//<"
+
+struct bad_case {
+	const char *name;
+	const char *parts[N_PARTS];   /* replace parts of the base file */
+	const char *msg;              /* expected after "FILE:LINE: " of the HERE line */
+	size_t n_errors;              /* errors in all */
+};
+
+static const struct bad_case bad_cases[] = {
+	/* libconfig syntax */
+	{ "syntax error", { [P_MEDIA] =
+		"media: {\n address = \"127.0.0.1\";\n port_min = ; " HERE "\n"
+		" port_max = 20099; };\n" },
+	  "syntax error", 1 },
+	{ "key given twice", { [P_SIP] =
+		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ];\n"
+		"  start_menu = \"main\";\n  start_menu = \"main\"; " HERE "\n};\n" },
+	  "duplicate setting name", 1 },
+
+	/* unknown keys, at every level */
+	{ "unknown section", { [P_TAIL] = "colour = \"blue\"; " HERE "\n" },
+	  "unknown section \"colour\"", 1 },
+	{ "unknown key in sip", { [P_SIP] =
+		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ];\n"
+		"  start_menu = \"main\"; colour = 1; " HERE "\n};\n" },
+	  "unknown key \"colour\" in sip", 1 },
+	{ "unknown key in media", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  ptime = 20; " HERE "\n};\n" },
+	  "unknown key \"ptime\" in media", 1 },
+	{ "unknown key in prompts", { [P_PROMPTS] =
+		"prompts: { directory = \"prompts\"; languages = [ \"he\" ];\n"
+		"  ringback_tone = true; " HERE "\n};\n" },
+	  "unknown key \"ringback_tone\" in prompts", 1 },
+	{ "unknown key in a trunk", { [P_TRUNKS] =
+		"trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\";\n"
+		"  timeout_ms = 5000; " HERE "\n}; };\n" },
+	  "unknown key \"timeout_ms\" in trunks.pay", 1 },
+	{ "unknown key in a menu", { [P_MENUS] =
+		"menus: { main: {\n  greting = \"main-greeting\"; " HERE "\n"
+		"  options = ( { digits = \"1\"; action = \"trunk:pay\"; } ); }; };\n" },
+	  "unknown key \"greting\" in menus.main", 1 },
+	{ "unknown key in an option", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"1\"; action = \"trunk:pay\"; lable = \"x\"; } " HERE "\n"
+		"); }; };\n" },
+	  "unknown key \"lable\" in menus.main.options[0]", 1 },
+	{ "unknown key in redis", { [P_TAIL] = "redis: { host = \"localhost\"; " HERE "\n};\n" },
+	  "unknown key \"host\" in redis", 1 },
+	{ "unknown key in log", { [P_TAIL] = "log: {\n  file = \"x.log\"; " HERE "\n};\n" },
+	  "unknown key \"file\" in log", 1 },
+
+	/* wrong types */
+	{ "integer as a string", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_max = 20099;\n"
+		"  port_min = \"20000\"; " HERE "\n};\n" },
+	  "media.port_min must be an integer", 1 },
+	{ "integer as a float", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  ptime_ms = 20.0; " HERE "\n};\n" },
+	  "media.ptime_ms must be an integer", 1 },
+	{ "boolean as an integer", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  inband_dtmf = 1; " HERE "\n};\n" },
+	  "media.inband_dtmf must be true or false", 1 },
+	{ "string as an integer", { [P_SIP] =
+		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ];\n"
+		"  start_menu = 5; " HERE "\n};\n" },
+	  "sip.start_menu must be a string", 1 },
+	{ "list as a string", { [P_SIP] =
+		"sip: { numbers = [ \"1000\" ]; start_menu = \"main\";\n"
+		"  listen = \"sip:127.0.0.1:5060\"; " HERE "\n};\n" },
+	  "sip.listen must be a list of strings", 1 },
+	{ "list of integers", { [P_SIP] =
+		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; start_menu = \"main\";\n"
+		"  numbers = [ 1000 ]; " HERE "\n};\n" },
+	  "sip.numbers[0] must be a string", 1 },
+	{ "section as a value", { [P_MEDIA] = "media = 5; " HERE "\n" },
+	  "media must be a group", 1 },
+	{ "action as an integer", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"1\"; action = 5; } " HERE "\n); }; };\n" },
+	  "menus.main.options[0].action must be an action or a list of actions", 1 },
+	{ "action list holding an integer", { [P_TRUNKS] =
+		"trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\";\n"
+		"  on_failure = ( \"play:try-later\", 3 ); " HERE "\n}; };\n" },
+	  "trunks.pay.on_failure[1] must be a string", 1 },
+	{ "options as a group", { [P_MENUS] =
+		"menus: { main: {\n"
+		"  options = { digits = \"1\"; action = \"trunk:pay\"; }; " HERE "\n}; };\n" },
+	  "menus.main.options must be a list of groups", 1 },
+	{ "trunk as a string", { [P_TRUNKS] =
+		"trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\"; };\n"
+		"  other = \"sip:x@127.0.0.1\"; " HERE "\n};\n" },
+	  "trunks.other must be a group", 1 },
+	{ "header value as an integer", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\";\n"
+		"  headers = { X-Service = 5; }; } " HERE "\n); }; };\n" },
+	  "menus.main.options[0].headers.X-Service must be a string", 1 },
+
+	/* missing keys */
+	{ "missing key in sip", { [P_SIP] =
+		"sip: { " HERE "\n"
+		"  listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ]; };\n" },
+	  "missing required key \"start_menu\" in sip", 1 },
+	{ "missing key in media", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; }; " HERE "\n" },
+	  "missing required key \"port_max\" in media", 1 },
+	{ "missing key in a trunk", { [P_TRUNKS] =
+		"trunks: {\n  pay: { sources = [ \"127.0.0.1\" ]; }; " HERE "\n};\n" },
+	  "missing required key \"uri\" in trunks.pay", 1 },
+	{ "missing key in an option", { [P_MENUS] =
+		"menus: { main: { options = (\n  { action = \"trunk:pay\"; } " HERE "\n"
+		"); }; };\n" },
+	  "missing required key \"digits\" in menus.main.options[0]", 1 },
+	{ "missing from_user", { [P_TRUNKS] =
+		"trunks: {\n  pay: { uri = \"sip:pay@127.0.0.1:5070\"; keep_caller_id = false; }; "
+		HERE "\n};\n" },
+	  "missing required key \"from_user\" in trunks.pay (keep_caller_id is false)", 1 },
+	{ "missing section", { [P_SIP] =
+		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ]; "
+		"start_menu = \"main\"; }; " HERE "\n", [P_MENUS] = "" },
+	  "missing required section \"menus\"", 1 },
+	{ "no menus", { [P_MENUS] = "menus: { }; " HERE "\n" },
+	  "menus must not be empty", 1 },
+	{ "no numbers", { [P_SIP] =
+		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; start_menu = \"main\";\n"
+		"  numbers = [ ]; " HERE "\n};\n" },
+	  "sip.numbers must not be empty", 1 },
+
+	/* SIP URIs, addresses, names */
+	{ "listen URI with another scheme", { [P_SIP] =
+		"sip: { numbers = [ \"1000\" ]; start_menu = \"main\";\n"
+		"  listen = [ \"sip:127.0.0.1:5060\", \"http://127.0.0.1:5060\" ]; " HERE "\n"
+		"};\n" },
+	  "sip.listen[1]: \"http://127.0.0.1:5060\" is not a SIP URI", 1 },
+	{ "listen address without scheme", { [P_SIP] =
+		"sip: { numbers = [ \"1000\" ]; start_menu = \"main\";\n"
+		"  listen = [ \"127.0.0.1:5060\" ]; " HERE "\n};\n" },
+	  "\"127.0.0.1:5060\" is not a SIP URI", 1 },
+	{ "trunk URI without host", { [P_TRUNKS] =
+		"trunks: { pay: {\n  uri = \"sip:pay@\"; " HERE "\n}; };\n" },
+	  "trunks.pay.uri: \"sip:pay@\" is not a SIP URI", 1 },
+	{ "trunk URI with a bad host", { [P_TRUNKS] =
+		"trunks: { pay: {\n  uri = \"sip:pay@pay center\"; " HERE "\n}; };\n" },
+	  "\"sip:pay@pay center\" is not a SIP URI", 1 },
+	{ "trunk URI with a bad port", { [P_TRUNKS] =
+		"trunks: { pay: {\n  uri = \"sip:pay@127.0.0.1:99999\"; " HERE "\n}; };\n" },
+	  "\"sip:pay@127.0.0.1:99999\" is not a SIP URI", 1 },
+	{ "trunk URI with headers", { [P_TRUNKS] =
+		"trunks: { pay: {\n  uri = \"sip:pay@127.0.0.1?Subject=x\"; " HERE "\n}; };\n" },
+	  "is not a SIP URI", 1 },
+	{ "trunk source as a host name", { [P_TRUNKS] =
+		"trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\";\n"
+		"  sources = [ \"127.0.0.1\", \"pay.example.com\" ]; " HERE "\n}; };\n" },
+	  "trunks.pay.sources[1]: \"pay.example.com\" is not an IP address", 1 },
+	{ "media address as a host name", { [P_MEDIA] =
+		"media: { port_min = 20000; port_max = 20099;\n"
+		"  address = \"localhost\"; " HERE "\n};\n" },
+	  "media.address: \"localhost\" is not an IP address", 1 },
+	{ "media address as a wildcard", { [P_MEDIA] =
+		"media: { port_min = 20000; port_max = 20099;\n  address = \"0.0.0.0\"; " HERE "\n"
+		"};\n" },
+	  "media.address: \"0.0.0.0\" is a wildcard", 1 },
+	{ "department number with a space", { [P_SIP] =
+		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; start_menu = \"main\";\n"
+		"  numbers = [ \"1000\", \"53 00\" ]; " HERE "\n};\n" },
+	  "sip.numbers[1]: \"53 00\" is not a SIP user part", 1 },
+	{ "department number twice", { [P_SIP] =
+		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; start_menu = \"main\";\n"
+		"  numbers = [ \"1000\", \"1000\" ]; " HERE "\n};\n" },
+	  "sip.numbers[1]: \"1000\" is listed twice", 1 },
+	{ "redis address without port", { [P_TAIL] =
+		"redis: {\n  address = \"localhost\"; " HERE "\n};\n" },
+	  "redis.address: \"localhost\" is neither", 1 },
+	{ "empty string", { [P_TAIL] = "redis: {\n  prefix = \"\"; " HERE "\n};\n" },
+	  "redis.prefix must not be empty", 1 },
+
+	/* RTP ports */
+	{ "port range for one leg", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000;\n"
+		"  port_max = 20002; " HERE "\n};\n" },
+	  "media: ports 20000-20002 hold fewer than 2 call legs", 1 },
+	{ "port range upside down", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000;\n"
+		"  port_max = 10000; " HERE "\n};\n" },
+	  "media.port_max (10000) must be above media.port_min (20000)", 1 },
+	{ "odd port_min", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_max = 20099;\n"
+		"  port_min = 20001; " HERE "\n};\n" },
+	  "media.port_min must be an even number from 1024 to 65534, not 20001", 1 },
+	{ "privileged port_min", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_max = 20099;\n  port_min = 1000; " HERE "\n"
+		"};\n" },
+	  "media.port_min must be an even number from 1024 to 65534, not 1000", 1 },
+	{ "port_max above 65535", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000;\n"
+		"  port_max = 70000; " HERE "\n};\n" },
+	  "media.port_max must be from 1024 to 65535, not 70000", 1 },
+
+	/* codecs, ptime, telephone-event */
+	{ "unknown codec", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  codecs = [ \"PCMU\", \"G729\" ]; " HERE "\n};\n" },
+	  "media.codecs[1]: unknown codec \"G729\" (PCMU or PCMA)", 1 },
+	{ "codec twice", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  codecs = [ \"PCMA\", \"pcma\" ]; " HERE "\n};\n" },
+	  "media.codecs[1]: \"pcma\" is listed twice", 1 },
+	{ "no codecs", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  codecs = [ ]; " HERE "\n};\n" },
+	  "media.codecs must be a list of codecs", 1 },
+	{ "ptime not a multiple of 10", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  ptime_ms = 25; " HERE "\n};\n" },
+	  "media.ptime_ms must be a multiple of 10 from 10 to 60, not 25", 1 },
+	{ "ptime above 60", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  ptime_ms = 70; " HERE "\n};\n" },
+	  "media.ptime_ms must be a multiple of 10 from 10 to 60, not 70", 1 },
+	{ "ptime 0", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  ptime_ms = 0; " HERE "\n};\n" },
+	  "media.ptime_ms must be a multiple of 10 from 10 to 60, not 0", 1 },
+	{ "telephone-event PT below 96", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  telephone_event_pt = 95; " HERE "\n};\n" },
+	  "media.telephone_event_pt must be from 96 to 127, not 95", 1 },
+	{ "telephone-event PT above 127", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  telephone_event_pt = 128; " HERE "\n};\n" },
+	  "media.telephone_event_pt must be from 96 to 127, not 128", 1 },
+	{ "max_failures 0", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; } );\n"
+		"  max_failures = 0; " HERE "\n}; };\n" },
+	  "menus.main.max_failures must be from 1 to 100, not 0", 1 },
+
+	/* prompt files: every language, every reference */
+	{ "greeting missing in both languages", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; } );\n"
+		"  greeting = \"nope\"; " HERE "\n}; };\n" },
+	  "menus.main.greeting: prompt file \"", 2 },
+	{ "greeting missing in one language", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; } );\n"
+		"  greeting = \"only-he\"; " HERE "\n}; };\n" },
+	  "/prompts/en/only-he.wav\" does not exist", 1 },
+	{ "invalid_prompt missing", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; } );\n"
+		"  invalid_prompt = \"only-he\"; " HERE "\n}; };\n" },
+	  "menus.main.invalid_prompt: prompt file \"", 1 },
+	{ "timeout_prompt missing", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; } );\n"
+		"  timeout_prompt = \"only-he\"; " HERE "\n}; };\n" },
+	  "menus.main.timeout_prompt: prompt file \"", 1 },
+	{ "play: in an option", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"1\"; action = [ \"play:only-he\", \"trunk:pay\" ]; } " HERE "\n"
+		"); }; };\n" },
+	  "play:only-he: prompt file \"", 1 },
+	{ "play: in on_max_failures", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; } );\n"
+		"  on_max_failures = [ \"play:only-he\", \"hangup\" ]; " HERE "\n}; };\n" },
+	  "/prompts/en/only-he.wav\" does not exist", 1 },
+	{ "play: in a trunk's on_failure", { [P_TRUNKS] =
+		"trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\";\n"
+		"  on_failure = [ \"play:only-he\", \"hangup\" ]; " HERE "\n}; };\n" },
+	  "/prompts/en/only-he.wav\" does not exist", 1 },
+	{ "ringback missing", { [P_PROMPTS] =
+		"prompts: { directory = \"prompts\"; languages = [ \"he\", \"en\" ];\n"
+		"  ringback = \"only-he\"; " HERE "\n};\n" },
+	  "prompts.ringback: prompt file \"", 1 },
+	{ "prompt folder missing", { [P_PROMPTS] =
+		"prompts: { languages = [ \"he\" ];\n  directory = \"nowhere\"; " HERE "\n};\n" },
+	  "/nowhere\" is not a folder", 1 },
+	{ "language folder missing", { [P_PROMPTS] =
+		"prompts: { directory = \"prompts\";\n  languages = [ \"he\", \"fr\" ]; " HERE "\n"
+		"};\n" },
+	  "/prompts/fr\" does not exist", 1 },
+	{ "language twice", { [P_PROMPTS] =
+		"prompts: { directory = \"prompts\";\n  languages = [ \"he\", \"he\" ]; " HERE "\n"
+		"};\n" },
+	  "prompts.languages[1]: \"he\" is listed twice", 1 },
+	{ "prompt name leaving the folder", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; } );\n"
+		"  greeting = \"../he/main-greeting\"; " HERE "\n}; };\n" },
+	  "menus.main.greeting: \"../he/main-greeting\" may hold only", 1 },
+
+	/* actions and what they name */
+	{ "not an action", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"1\"; action = \"goto:main\"; } " HERE "\n); }; };\n" },
+	  "menus.main.options[0].action: \"goto:main\" is not an action", 1 },
+	{ "play: leaving the folder", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; } );\n"
+		"  on_max_timeouts = [ \"play:../x\", \"hangup\" ]; " HERE "\n}; };\n" },
+	  "menus.main.on_max_timeouts[0]: \"play:../x\" is not an action", 1 },
+	{ "action after the list has ended", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"1\"; action = [ \"trunk:pay\", \"hangup\" ]; } " HERE "\n"
+		"); }; };\n" },
+	  "\"hangup\" is never run: \"trunk:pay\" before it leaves the list", 1 },
+	{ "option to a menu that does not exist", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; },\n"
+		"  { digits = \"2\"; action = \"menu:billing\"; } " HERE "\n); }; };\n" },
+	  "menu \"billing\" does not exist", 1 },
+	{ "option to a trunk that does not exist", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"1\"; action = \"trunk:bank\"; } " HERE "\n); }; };\n" },
+	  "trunk \"bank\" does not exist", 1 },
+	{ "on_failure to a menu that does not exist", { [P_TRUNKS] =
+		"trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\";\n"
+		"  on_failure = \"menu:sorry\"; " HERE "\n}; };\n" },
+	  "menu \"sorry\" does not exist", 1 },
+	{ "on_max_timeouts to a trunk that does not exist", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; } );\n"
+		"  on_max_timeouts = [ \"play:goodbye\", \"trunk:agents\" ]; " HERE "\n}; };\n" },
+	  "trunk \"agents\" does not exist", 1 },
+	{ "lang: not in languages", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; },\n"
+		"  { digits = \"9\"; action = [ \"lang:fr\", \"menu:main\" ]; } " HERE "\n"
+		"); }; };\n" },
+	  "language \"fr\" is not in prompts.languages", 1 },
+	{ "queue without a queues section", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"4\"; action = \"queue:collection\"; } " HERE "\n); }; };\n" },
+	  "queue \"collection\" is not configured", 1 },
+	{ "start_menu that does not exist", { [P_SIP] =
+		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ];\n"
+		"  start_menu = \"welcome\"; " HERE "\n};\n" },
+	  "sip.start_menu: menu \"welcome\" does not exist", 1 },
+
+	/* menus and options */
+	{ "menus without a way out", { [P_MENUS] =
+		"menus: {\n"
+		"  main: { " HERE "\n"
+		"    on_max_failures = \"menu:sub\"; on_max_timeouts = \"menu:sub\";\n"
+		"    options = ( { digits = \"1\"; action = \"menu:sub\"; } ); };\n"
+		"  sub: {\n"
+		"    on_max_failures = \"menu:main\"; on_max_timeouts = [ \"play:goodbye\" ];\n"
+		"    options = (\n"
+		"      { digits = \"0\"; action = [ \"play:goodbye\", \"menu:main\" ]; } ); };\n"
+		"};\n" },
+	  "menu \"main\" has no way out: no trunk, queue or hangup can be reached from it", 2 },
+	{ "digits used twice", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"1\"; action = \"trunk:pay\"; },\n"
+		"  { digits = \"12\"; action = \"trunk:pay\"; },\n"
+		"  { digits = \"1\"; action = \"hangup\"; } " HERE "\n); }; };\n" },
+	  "menus.main.options: digits \"1\" are already used at line 6", 1 },
+	{ "digits with a letter", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"1x\"; action = \"trunk:pay\"; } " HERE "\n); }; };\n" },
+	  "menus.main.options[0].digits: \"1x\" may hold only 0-9 * # A-D", 1 },
+	{ "digits in lower case", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"a\"; action = \"trunk:pay\"; } " HERE "\n); }; };\n" },
+	  "\"a\" may hold only 0-9 * # A-D", 1 },
+	{ "empty digits", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"\"; action = \"trunk:pay\"; } " HERE "\n); }; };\n" },
+	  "menus.main.options[0].digits must not be empty", 1 },
+
+	/* headers */
+	{ "headers without a trunk", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; },\n"
+		"  { digits = \"2\"; action = \"hangup\"; headers = { X-Service = \"x\"; }; } "
+		HERE "\n); }; };\n" },
+	  "menus.main.options[1].headers: headers are only allowed when the action includes a "
+	  "trunk", 1 },
+	{ "header deskline sets itself", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\";\n"
+		"  headers = { Call-ID = \"x\"; }; } " HERE "\n); }; };\n" },
+	  "menus.main.options[0].headers.Call-ID: Call-ID is set by deskline", 1 },
+	{ "header value with CR LF", { [P_MENUS] =
+		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\";\n"
+		"  headers = { X-Service = \"a\\r\\nVia: evil\"; }; } " HERE "\n); }; };\n" },
+	  "menus.main.options[0].headers.X-Service holds a control character", 1 },
+
+	/* log */
+	{ "unknown log level", { [P_TAIL] = "log: {\n  level = \"verbose\"; " HERE "\n};\n" },
+	  "log.level: \"verbose\" is not one of error, warning, notice, info, debug", 1 },
+	{ "log.syslog as a string", { [P_TAIL] = "log: {\n  syslog = \"yes\"; " HERE "\n};\n" },
+	  "log.syslog must be true or false", 1 },
+};
+
+static int here_line(const char *text)
+{
+	const char *mark = strstr(text, HERE);
+	int line = 1;
+
+	ck_assert_ptr_nonnull(mark);
+	ck_assert_ptr_null(strstr(mark + 1, HERE));
+	for (const char *p = text; p < mark; p++)
+		line += *p == '\n';
+	return line;
+}
+
+START_TEST(test_bad)
+{
+	const struct bad_case *c = &bad_cases[_i];
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	char *text = compose(c->parts);
+	int line = here_line(text);
+	const char *path = write_conf("bad.conf", text);
+	size_t want = c->n_errors;
+
+	ck_assert_msg(config_load(&cfg, path, &errs) == EINVAL, "%s: loaded", c->name);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(has_error(&errs, path, line, c->msg), "%s: want line %d \"%s\", got:%s",
+		      c->name, line, c->msg, dump(&errs));
+	ck_assert_msg(errs.n == want, "%s: want %zu errors, got:%s", c->name, want, dump(&errs));
+	config_errors_clear(&errs);
+	free(text);
+}
+END_TEST
+
+/* Files that look odd but are right. */
+static const struct {
+	const char *name;
+	const char *parts[N_PARTS];
+} good_cases[] = {
+	{ "option digits that prefix others", { [P_MENUS] =
+		"menus: { main: { options = (\n"
+		"  { digits = \"1\"; action = \"trunk:pay\"; },\n"
+		"  { digits = \"12\"; action = \"hangup\"; },\n"
+		"  { digits = \"*#AD0\"; action = \"hangup\"; }\n); }; };\n" } },
+	{ "sips, IPv6, transport", {
+		[P_SIP] = "sip: {\n"
+			  "  listen = [ \"sips:[::1]:5061\",\n"
+			  "    \"sip:127.0.0.1:5060;transport=udp\" ];"
+			  " numbers = [ \"1000\", \"+97235300\" ]; start_menu = \"main\"; };\n",
+		[P_MEDIA] = "media: { address = \"::1\"; port_min = 20000; port_max = 20003; };\n",
+		[P_TRUNKS] = "trunks: { pay: { uri = \"sips:pay@pay.example.com\";"
+			     " sources = [ \"::1\", \"10.0.0.5\" ]; keep_caller_id = false;"
+			     " from_user = \"5300\"; }; };\n" } },
+	{ "menus that reach an exit through each other", { [P_MENUS] =
+		"menus: {\n"
+		"  main: { on_max_failures = \"menu:a\"; on_max_timeouts = \"menu:a\";\n"
+		"    options = (\n"
+		"      { digits = \"1\"; action = [ \"lang:en\", \"menu:main\" ]; } ); };\n"
+		"  a: { on_max_failures = \"menu:b\"; on_max_timeouts = \"menu:main\";\n"
+		"    options = ( { digits = \"1\"; action = \"play:goodbye\"; } ); };\n"
+		"  b: { on_max_failures = [ \"play:goodbye\", \"trunk:pay\" ];\n"
+		"    on_max_timeouts = \"menu:a\"; };\n"
+		"};\n" } },
+	{ "every section, every key", { [P_TAIL] =
+		"redis: { address = \"[::1]:6380\"; prefix = \"x:\"; };\n"
+		"log: { level = \"error\"; syslog = true; cdr_file = \"\"; };\n" } },
+	{ "codecs in any case, one codec", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;"
+		" codecs = [ \"pcma\" ]; ptime_ms = 60; telephone_event_pt = 96;"
+		" rtp_timeout_ms = 0; inband_dtmf = false; };\n" } },
+};
+
+START_TEST(test_good)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	char *text = compose(good_cases[_i].parts);
+	const char *path = write_conf("good.conf", text);
+
+	free(text);
+	ck_assert_msg(config_load(&cfg, path, &errs) == 0, "%s:%s", good_cases[_i].name,
+		      dump(&errs));
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_ptr_nonnull(config_menu(cfg, "main"));
+	config_unref(cfg);
+}
+END_TEST
+
+/* Loading goes on after an error: three mistakes, three messages, in line order. */
+START_TEST(test_all_errors)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	const char *const parts[N_PARTS] = {
+		[P_TAIL] = "log: { level = \"loud\"; };\n",
+		[P_MEDIA] = "media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;"
+			    " ptime_ms = 25; };\n",
+		[P_MENUS] = "menus: { main: { options = (\n"
+			    "  { digits = \"1\"; action = \"trunk:nope\"; } ); }; };\n",
+	};
+	char *text = compose(parts);
+	const char *path = write_conf("three.conf", text);
+
+	free(text);
+	ck_assert_int_eq(config_load(&cfg, path, &errs), EINVAL);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(errs.n == 3, "want 3 errors, got:%s", dump(&errs));
+	ck_assert(has_error(&errs, path, 2, "media.ptime_ms must be a multiple of 10"));
+	ck_assert(has_error(&errs, path, 6, "trunk \"nope\" does not exist"));
+	ck_assert(has_error(&errs, path, 7, "log.level: \"loud\" is not one of"));
+	ck_assert_ptr_nonnull(strstr(errs.msgs[0], "ptime_ms"));
+	ck_assert_ptr_nonnull(strstr(errs.msgs[1], "nope"));
+	ck_assert_ptr_nonnull(strstr(errs.msgs[2], "loud"));
+	config_errors_clear(&errs);
+}
+END_TEST
+
+/* Messages name one file and one line each: a file pulled in with @include is refused. */
+START_TEST(test_include)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	const char *const parts[N_PARTS] = { [P_TAIL] = "@include \"log.conf\"\n" };
+	char *text = compose(parts);
+	char inc[PATH_MAX + 128];
+
+	write_conf("log.conf", "log: { level = \"debug\"; };\n");
+	const char *path = write_conf("main.conf", text);
+	free(text);
+	ck_assert_int_eq(config_load(&cfg, path, &errs), EINVAL);
+	ck_assert_msg(errs.n == 1, "got:%s", dump(&errs));
+	snprintf(inc, sizeof(inc), "%s/log.conf:1: @include is not supported: keep the "
+		 "configuration in one file", tmpdir);
+	ck_assert_str_eq(errs.msgs[0], inc);
+	config_errors_clear(&errs);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* Actions                                                                                     */
+
+static const struct {
+	const char *text;
+	int rc;
+	enum dl_action_type type;
+	const char *arg;
+} action_cases[] = {
+	{ "menu:main",         0, DL_ACT_MENU,   "main" },
+	{ "trunk:payment",     0, DL_ACT_TRUNK,  "payment" },
+	{ "play:try-later",    0, DL_ACT_PLAY,   "try-later" },
+	{ "play:v2.intro",     0, DL_ACT_PLAY,   "v2.intro" },
+	{ "hangup",            0, DL_ACT_HANGUP, NULL },
+	{ "lang:en",           0, DL_ACT_LANG,   "en" },
+	{ "queue:collection",  0, DL_ACT_QUEUE,  "collection" },
+	{ "menu:",             EINVAL, 0, NULL },
+	{ "menu",              EINVAL, 0, NULL },
+	{ "hangup:now",        EINVAL, 0, NULL },
+	{ "Hangup",            EINVAL, 0, NULL },
+	{ "goto:main",         EINVAL, 0, NULL },
+	{ "play:../secret",    EINVAL, 0, NULL },
+	{ "play:.hidden",      EINVAL, 0, NULL },
+	{ "play:a/b",          EINVAL, 0, NULL },
+	{ "trunk:pay ment",    EINVAL, 0, NULL },
+	{ " menu:main",        EINVAL, 0, NULL },
+	{ "",                  EINVAL, 0, NULL },
+};
+
+START_TEST(test_action_parse)
+{
+	struct dl_action act = { .line = 77 };
+	int rc = config_action_parse(action_cases[_i].text, &act);
+
+	ck_assert_msg(rc == action_cases[_i].rc, "\"%s\": rc %d", action_cases[_i].text, rc);
+	if (rc) {
+		ck_assert_int_eq(act.line, 77);   /* untouched on error */
+		return;
+	}
+	ck_assert_int_eq(act.type, action_cases[_i].type);
+	if (action_cases[_i].arg)
+		ck_assert_str_eq(act.arg, action_cases[_i].arg);
+	else
+		ck_assert_ptr_null(act.arg);
+	ck_assert_ptr_null(act.headers);
+	ck_assert_uint_eq(act.n_headers, 0);
+	ck_assert_int_eq(act.line, 0);
+	free(act.arg);
+}
+END_TEST
+
+START_TEST(test_action_parse_args)
+{
+	struct dl_action act;
+
+	ck_assert_int_eq(config_action_parse(NULL, &act), EINVAL);
+	ck_assert_int_eq(config_action_parse("hangup", NULL), EINVAL);
+	ck_assert(!config_is_number(NULL, "1000"));
+	ck_assert_ptr_null(config_menu(NULL, "main"));
+	ck_assert_ptr_null(config_trunk(NULL, "pay"));
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("load");
+
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_sample);
+	tcase_add_test(tc, test_sample_with_real_prompts);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_paths);
+	tcase_add_test(tc, test_unreadable);
+	tcase_add_test(tc, test_errors_list);
+	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
+	tcase_add_loop_test(tc, test_good, 0, sizeof(good_cases) / sizeof(good_cases[0]));
+	tcase_add_test(tc, test_all_errors);
+	tcase_add_test(tc, test_include);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("actions");
+	tcase_add_loop_test(tc, test_action_parse, 0,
+			    sizeof(action_cases) / sizeof(action_cases[0]));
+	tcase_add_test(tc, test_action_parse_args);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return unit_run(config_suite());
+}
