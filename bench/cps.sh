@@ -188,7 +188,7 @@ cpu_jiffies() {
 # Busy % of a CPU between two cpu_jiffies samples.
 busy_pct() {
 	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
-		d = y[2] - x[2]; printf "%.1f", d > 0 ? (y[1] - x[1]) * 100 / d : 0 }'
+		d = y[2] - x[2]; printf "%.1f", (d > 0 ? (y[1] - x[1]) * 100 / d : 0) }'
 }
 udp_rcvbuf_errors() { awk '/^Udp:/ { n++; if (n == 2) print $6 }' /proc/net/snmp; }
 cdr_lines() { [ -f "$T/cdr.log" ] && wc -l <"$T/cdr.log" || echo 0; }

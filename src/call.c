@@ -77,6 +77,7 @@ struct call {
 	char result[32];
 	char detail[96];
 	uint64_t start_ms, answer_ms, bridge_ms;
+	struct media_stats rtp_a;   /**< A-leg RTP counters, kept when its media closes */
 };
 
 static void call_apply(struct call *call, const struct ivr_output *out);
@@ -305,6 +306,17 @@ static int leg_take_answer(struct call *call, struct leg *leg, sip_t const *sip)
 
 /* ---- call list, end --------------------------------------------------------------------- */
 
+/** Close a leg's media, keeping the A-leg's counters for the end-of-call log line. */
+static void leg_close_media(struct call *call, struct leg *leg)
+{
+	if (!leg->media)
+		return;
+	if (leg == &call->a)
+		media_leg_stats(leg->media, &call->rtp_a);
+	media_leg_free(leg->media);
+	leg->media = NULL;
+}
+
 static void call_free(struct call *call)
 {
 	struct app *app = call->app;
@@ -346,8 +358,12 @@ static void call_end(struct call *call)
 
 	if (err)
 		log_err(call->call_id, "CDR not written: %s", strerror(err));
-	log_info(call->call_id, "call ended: %s%s%s, path \"%s\"", r.result,
-		 call->detail[0] ? " " : "", call->detail, r.path);
+	leg_close_media(call, &call->a);
+	log_info(call->call_id, "call ended: %s%s%s, path \"%s\"; A-leg RTP rx %llu tx %llu "
+		 "bad %llu", r.result, call->detail[0] ? " " : "", call->detail, r.path,
+		 (unsigned long long)call->rtp_a.rx_packets,
+		 (unsigned long long)call->rtp_a.tx_packets,
+		 (unsigned long long)call->rtp_a.rx_errors);
 	call_free(call);
 }
 
@@ -919,8 +935,7 @@ static void leg_terminated(struct call *call, struct leg *leg)
 	nua_handle_bind(leg->nh, NULL);
 	nua_handle_destroy(leg->nh);
 	leg->nh = NULL;
-	media_leg_free(leg->media);
-	leg->media = NULL;
+	leg_close_media(call, leg);
 
 	if (is_a) {
 		if (call->b.nh) {

@@ -47,3 +47,22 @@ test_rtp_timeout_hangs_up() {
 	wait_grep '"result":"rtp-timeout"' "$T/cdr.log" 30 || { cat "$T/cdr.log"; return 1; }
 	grep -q 'no RTP on the A-leg' "$T/deskline.log" || return 1
 }
+
+TESTS+=(trunk_ring_timeout_fallback)
+# The payment trunk rings past its ring_timeout_ms: deskline CANCELs the B-leg and runs the
+# trunk's on_failure (try later, hang up).
+test_trunk_ring_timeout_fallback() {
+	PROMPTS=$T/prompts
+	make_short_prompts "$PROMPTS"
+	make_conf "$T/deskline.conf" -e '0,/ring_timeout_ms = 30000;/s//ring_timeout_ms = 2000;/'
+	start_deskline "$T/deskline.conf" || return 1
+	scenario trunk-noanswer "$T/noanswer.xml"
+	sipp_uas "$T/noanswer.xml" "$PAY_PORT" -m 1
+	scenario resident "$T/resident.xml" CODECS="8 0 101" STEPS=@steps/pcap+steps/wait-bye \
+		DTMF="$PCAP_DIR/dtmf_2833_1.pcap"
+	sipp_uac "$T/resident.xml" -s 1000 || { cat "$T/uac.out"; return 1; }
+	wait_grep 'cancelled' "$T"/noanswer_*_logs.log 30 || { echo "trunk got no CANCEL"; return 1; }
+	wait_grep '"result":"trunk-failed","detail":"trunk:payment: ring timeout"' "$T/cdr.log" 30 ||
+		{ cat "$T/cdr.log"; return 1; }
+	grep -q 'play try-later' "$T/deskline.log" || return 1
+}

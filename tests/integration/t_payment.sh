@@ -77,3 +77,33 @@ test_tcp_to_payment() {
 	sipp_uac "$T/resident.xml" -s 5300 -t t1 || { cat "$T/uac.out"; return 1; }
 	expect_payment ivr-payment "main:1(automated payment)"
 }
+
+TESTS+=(ptime30_audio_and_caller_id)
+# The resident's phone sends 30 ms A-law packets (the sip-tester capture) before pressing 1:
+# deskline reads them all without an error, and the trunk sees the resident's number in From.
+test_ptime30_audio_and_caller_id() {
+	payment_setup || return 1
+	scenario resident "$T/resident.xml" CODECS="8 0 101" \
+		STEPS=@steps/audio30+steps/pcap+steps/wait-bye DTMF="$PCAP_DIR/dtmf_2833_1.pcap"
+	sipp_uac "$T/resident.xml" -s 1000 || { cat "$T/uac.out"; return 1; }
+	expect_payment ivr-payment "main:1(automated payment)" || return 1
+	grep -q 'from="Resident 1" <sip:0501234567@' "$T"/trunk_*_logs.log ||
+		{ echo "caller id not kept"; cat "$T"/trunk_*_logs.log; return 1; }
+	wait_grep 'A-leg RTP rx [1-9][0-9]* tx [1-9][0-9]* bad 0' "$T/deskline.log" 30 ||
+		{ grep 'call ended' "$T/deskline.log"; return 1; }
+}
+
+TESTS+=(trunk_early_media)
+# The payment trunk sends 183 with SDP and its own audio before answering: deskline relays it
+# to the resident (early media), then bridges on 200.
+test_trunk_early_media() {
+	make_conf "$T/deskline.conf"
+	start_deskline "$T/deskline.conf" || return 1
+	scenario trunk-early "$T/early.xml"
+	sipp_uas "$T/early.xml" "$PAY_PORT" -m 1
+	scenario resident "$T/resident.xml" CODECS="8 0 101" STEPS=@steps/pcap+steps/wait-bye \
+		DTMF="$PCAP_DIR/dtmf_2833_1.pcap"
+	sipp_uac "$T/resident.xml" -s 1000 || { cat "$T/uac.out"; return 1; }
+	grep -q 'early media from trunk' "$T/deskline.log" || return 1
+	wait_grep '"result":"completed"' "$T/cdr.log" 30 || { cat "$T/cdr.log"; return 1; }
+}
