@@ -159,13 +159,10 @@ pids+=("$sink_pid")
 for _ in $(seq 50); do [ -s "$T/rtp.status" ] && break; sleep 0.1; done
 [ -s "$T/rtp.status" ] || { echo "cps: the RTP counter did not start" >&2; exit 1; }
 
-clk_tck=$(getconf CLK_TCK)
-# CPU time of a process in clock ticks (utime + stime, proc(5) fields 14 and 15).
-cpu_ticks() {
-	local stat f
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-	read -r -a f <<<"${stat##*) }"
-	echo $(( f[11] + f[12] ))
+# CPU time of a running process, all its threads, ns (/proc/PID/task/*/schedstat, first field:
+# time on a CPU).
+cpu_ns() {
+	cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ ns += $1 } END { printf "%.0f", ns }'
 }
 # Field of /proc/PID/status in kB, e.g. VmRSS.
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
@@ -180,15 +177,6 @@ children_cpu_ms() {
 	children_ms=$(awk -v u="$u" -v s="$s" 'function ms(v, m) { m = v; sub(/m.*/, "", m);
 		sub(/^[0-9]+m/, "", v); sub(/s$/, "", v); return m * 60000 + v * 1000 }
 		BEGIN { printf "%d", ms(u) + ms(s) }')
-}
-# "busy total" jiffies of one CPU from /proc/stat (busy = all but idle and iowait).
-cpu_jiffies() {
-	awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
-}
-# Busy % of a CPU between two cpu_jiffies samples.
-busy_pct() {
-	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
-		d = y[2] - x[2]; printf "%.1f", (d > 0 ? (y[1] - x[1]) * 100 / d : 0) }'
 }
 udp_rcvbuf_errors() { awk '/^Udp:/ { n++; if (n == 2) print $6 }' /proc/net/snmp; }
 cdr_lines() { [ -f "$T/cdr.log" ] && wc -l <"$T/cdr.log" || echo 0; }
@@ -240,8 +228,8 @@ perf_note=
 printf "deskline pid %s on CPU %s, sipp ×%s + RTP counter on CPU %s; work folder %s\n" \
 	"$dl_pid" "$deskline_cpu" "$n_sipp" "$load_cpu" "$T"
 printf "hold %s ms, %s s per step; deskline VmRSS %s kB\n" "$hold_ms" "$seconds" "$rss_before"
-printf "%6s %8s %6s %7s %6s %8s %7s %8s %6s %6s %6s %6s %6s %7s %8s\n" rate attempted failed \
-	retrans no-rtp rtp/call inv-200 offered dl-cpu sipp counter cpu0 cpu1 udp-drop rss-kB
+printf "%6s %8s %6s %7s %6s %8s %7s %8s %6s %6s %6s %7s %8s\n" rate attempted failed \
+	retrans no-rtp rtp/call inv-200 offered dl-cpu sipp counter udp-drop rss-kB
 
 for rate in $rates; do
 	calls=$((rate * seconds))
@@ -251,10 +239,8 @@ for rate in $rates; do
 	read -r pk0 ss0 <"$T/rtp.status"
 	cdr0=$(cdr_lines)
 	drops0=$(udp_rcvbuf_errors)
-	dl0=$(cpu_ticks "$dl_pid")
-	sink0=$(cpu_ticks "$sink_pid")
-	core0=$(cpu_jiffies "$deskline_cpu")
-	core1=$(cpu_jiffies "$load_cpu")
+	dl0=$(cpu_ns "$dl_pid")
+	sink0=$(cpu_ns "$sink_pid")
 	children_cpu_ms
 	child0=$children_ms
 	t0=$(now_ms)
@@ -302,10 +288,8 @@ for rate in $rates; do
 	t1=$(now_ms)
 	children_cpu_ms
 	child1=$children_ms
-	dl1=$(cpu_ticks "$dl_pid")
-	sink1=$(cpu_ticks "$sink_pid")
-	core0=$(busy_pct "$core0" "$(cpu_jiffies "$deskline_cpu")")
-	core1=$(busy_pct "$core1" "$(cpu_jiffies "$load_cpu")")
+	dl1=$(cpu_ns "$dl_pid")
+	sink1=$(cpu_ns "$sink_pid")
 	kill -TERM "$watchdog" 2>/dev/null || true
 	wait "$watchdog" 2>/dev/null || true
 	[ -z "$perf_pid" ] || wait "$perf_pid" || true
@@ -326,18 +310,18 @@ for rate in $rates; do
 	rss=$(status_kb "$dl_pid" VmRSS)
 
 	wall_ms=$((t1 - t0))
-	dl_pct=$(awk -v d=$((dl1 - dl0)) -v hz="$clk_tck" -v w="$wall_ms" 'BEGIN { printf "%.1f", d / hz * 100000 / w }')
-	sink_pct=$(awk -v d=$((sink1 - sink0)) -v hz="$clk_tck" -v w="$wall_ms" 'BEGIN { printf "%.1f", d / hz * 100000 / w }')
+	dl_pct=$(awk -v d=$((dl1 - dl0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d / 1e4 / w }')
+	sink_pct=$(awk -v d=$((sink1 - sink0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d / 1e4 / w }')
 	sipp_pct=$(awk -v d=$((child1 - child0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d * 100 / w }')
 	rtp_calls=$((ss1 - ss0))
 	no_rtp=$(( ok > rtp_calls ? ok - rtp_calls : 0 ))
 	per_call=$(awk -v p=$((pk1 - pk0)) -v c="$rtp_calls" 'BEGIN { printf "%.1f", c ? p / c : 0 }')
 	bad=$((failed + no_rtp))
 
-	printf "%6s %8s %6s %7s %6s %8s %7s %8s %5s%% %5s%% %5s%% %5s%% %5s%% %7s %8s\n" "$rate" \
-		"$att" "$failed" "$retrans" "$no_rtp" "$per_call" "${rtt_ms}ms" "$offered" "$dl_pct" \
-		"$sipp_pct" "$sink_pct" "$core0" "$core1" "$drops" "$rss"
-	rows+=("| $rate | $att | $failed | $retrans | $no_rtp | $per_call | $rtt_ms | $offered | $dl_pct | $sipp_pct | $sink_pct | $core0 | $core1 | $drops | $cdr_hangup | $rss |")
+	printf "%6s %8s %6s %7s %6s %8s %7s %8s %5s%% %5s%% %5s%% %7s %8s\n" "$rate" "$att" \
+		"$failed" "$retrans" "$no_rtp" "$per_call" "${rtt_ms}ms" "$offered" "$dl_pct" \
+		"$sipp_pct" "$sink_pct" "$drops" "$rss"
+	rows+=("| $rate | $att | $failed | $retrans | $no_rtp | $per_call | $rtt_ms | $offered | $dl_pct | $sipp_pct | $sink_pct | $drops | $cdr_hangup | $rss |")
 
 	load_pct=$(awk -v a="$sipp_pct" -v b="$sink_pct" 'BEGIN { printf "%d", a + b }')
 	if [ "$att" -eq 0 ] || [ $((bad * 1000)) -gt $((att * fail_permille)) ] || [ "$retrans" -gt 0 ]; then
@@ -391,10 +375,9 @@ Columns: *rate* offered calls/s; *attempted*, *failed* calls as sipp counts them
 retransmissions; *no RTP* calls sipp completed whose greeting never reached the caller;
 *RTP pkts/call* greeting packets received per call (20 ms each); *INVITE→200* sipp's mean
 response time, ms (sipp measures in whole ms); *offered* the rate sipp really placed calls at;
-*deskline*, *sipp*, *counter* CPU use of each process over the step (100% = one core);
-*CPU 0/1 busy* the whole core's use over the step (more than deskline's, or sipp + counter's,
-means something else ran there and the step was disturbed); *UDP drops* the kernel's UDP
-receive-buffer errors during the step (all sockets); *CDR caller-hangup* calls deskline recorded
+*deskline*, *sipp*, *counter* CPU time of each process over the step's wall time (100% = one
+core; deskline and the counter from /proc/PID/task/*/schedstat, sipp from its rusage); *UDP drops* the
+kernel's UDP receive-buffer errors during the step (all sockets); *CDR caller-hangup* calls deskline recorded
 as ended by the caller; *VmRSS* deskline's resident memory after the step.
 EOF
 fi
@@ -413,8 +396,8 @@ cflags=$(sed -n 's/^CFLAGS = //p' "$(dirname "$deskline")/Makefile" 2>/dev/null 
 	echo "- **highest clean rate: $clean_rate calls/s**; stopped $stop_reason"
 	echo "- deskline VmRSS before: $rss_before kB, after: $rss_after kB (VmHWM $hwm kB), after $calls_total calls; $log_problems error/warning log lines"
 	echo
-	echo "| rate | attempted | failed | retrans | no RTP | RTP pkts/call | INVITE→200 ms | offered | deskline CPU% | sipp CPU% | counter CPU% | CPU 0 busy% | CPU 1 busy% | UDP drops | CDR caller-hangup | VmRSS kB |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| rate | attempted | failed | retrans | no RTP | RTP pkts/call | INVITE→200 ms | offered | deskline CPU% | sipp CPU% | counter CPU% | UDP drops | CDR caller-hangup | VmRSS kB |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	printf '%s\n' "${rows[@]}"
 } >>"$doc"
 echo "appended to $doc"

@@ -118,26 +118,10 @@ start_deskline() {
 	return 1
 }
 
-# Make a sipp scenario from a template in tests/integration/sipp, replacing @KEY@ placeholders.
-# A value "@steps/NAME" inserts the file sipp/steps/NAME.xml (several joined with "+"), whose own
-# placeholders are then filled in too.
+# Make a sipp scenario from a template in tests/integration/sipp (see render.py).
 #   scenario NAME OUT KEY=VALUE…
 scenario() {
-	local name=$1 out=$2; shift 2
-	python3 - "$SIPP_DIR" "$name" "$out" "$@" <<'PY'
-import sys
-sipp_dir, name, out, *kvs = sys.argv[1:]
-text = open(f"{sipp_dir}/{name}.xml").read()
-pairs = [kv.split("=", 1) for kv in kvs]
-for key, value in pairs:
-    if value.startswith("@"):
-        value = "".join(open(f"{sipp_dir}/{part}.xml").read() for part in value[1:].split("+"))
-        text = text.replace(f"@{key}@", value)
-for key, value in pairs:
-    if not value.startswith("@"):
-        text = text.replace(f"@{key}@", value)
-open(out, "w").write(text)
-PY
+	python3 "$INTEG_DIR/render.py" "$@"
 }
 
 # sipp as a UAS in the background (a trunk, a clerk).
