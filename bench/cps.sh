@@ -3,8 +3,8 @@
 #
 #   bench/cps.sh [options]
 #
-# Every call is bench/sipp/cps.xml: INVITE with SDP → 200 → ACK → the main menu's greeting plays
-# (deskline sends RTP) → the caller hangs up after the hold (-d, default 200 ms: ten 20 ms RTP
+# Every call is bench/sipp/cps.xml: INVITE with SDP → 200 → ACK → the main menu's greeting
+# plays (deskline sends RTP) → the caller hangs up after the hold (default 200 ms: ten 20 ms RTP
 # packets) → BYE → 200. The greeting's packets go to bench/rtp_count.py, which counts them per
 # SSRC, so a call only counts as good when sipp saw it succeed AND its greeting reached the caller.
 #
@@ -17,11 +17,13 @@
 #
 # Options:
 #   --rates "R1 R2 …"    call rates to step through (default "50 100 200 400 600 800 1000 1500
-#                        2000 3000 4000 6000")
+#                        2000 2500 3000 4000 6000")
 #   --seconds N          length of each step in seconds of offered traffic (default 10)
 #   --hold-ms N          how long the caller stays on after the ACK (default 200)
 #   --sipp N             sipp instances sharing each step's rate (default 1)
 #   --perf-at RATE       record `perf record --call-graph dwarf` of deskline for 5 s of that step
+#   --idle-s N           wait N s after the last step before reading deskline's memory again
+#                        (default 35: the 32 s SIP transactions outlive their calls)
 #   --no-doc             print the result only; do not append it to docs/BENCHMARKS.md
 #   --deskline PATH      benchmark this binary instead of building build/deskline
 #
@@ -33,12 +35,13 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench=$top/bench
 cmdline="bench/cps.sh${*:+ $*}"
 
-rates="50 100 200 400 600 800 1000 1500 2000 3000 4000 6000"
+rates="50 100 200 400 600 800 1000 1500 2000 2500 3000 4000 6000"
 seconds=10
 hold_ms=200
 n_sipp=1
 perf_at=
 write_doc=1
+idle_s=35
 deskline=
 deskline_cpu=0
 load_cpu=1
@@ -54,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--hold-ms) hold_ms=$2; shift 2 ;;
 	--sipp) n_sipp=$2; shift 2 ;;
 	--perf-at) perf_at=$2; shift 2 ;;
+	--idle-s) idle_s=$2; shift 2 ;;
 	--no-doc) write_doc=0; shift ;;
 	--deskline) deskline=$(realpath "$2"); shift 2 ;;
 	-h|--help) usage 0 ;;
@@ -62,7 +66,10 @@ while [ $# -gt 0 ]; do
 done
 
 for tool in sipp taskset python3; do
-	command -v "$tool" >/dev/null || { echo "cps: $tool not found (scripts/install-deps.sh)" >&2; exit 1; }
+	if ! command -v "$tool" >/dev/null; then
+		echo "cps: $tool not found (scripts/install-deps.sh installs it)" >&2
+		exit 1
+	fi
 done
 [ -z "$perf_at" ] || command -v perf >/dev/null || { echo "cps: --perf-at needs perf" >&2; exit 1; }
 if [ "$(nproc)" -lt 2 ]; then
@@ -87,8 +94,14 @@ if [ -z "$deskline" ]; then
 	fi
 fi
 [ -x "$deskline" ] || { echo "cps: $deskline not found" >&2; exit 1; }
+deskline_src=$deskline
+deskline_built=$(date -u -r "$deskline" +%Y-%m-%dT%H:%M:%SZ)
 
 T=$(mktemp -d /tmp/deskline-cps.XXXXXX)
+# Run a copy: a rebuild during the run must not change what is measured (or the perf symbols).
+cp "$deskline" "$T/deskline"
+deskline=$T/deskline
+deskline_sha=$(sha256sum "$deskline" | cut -c1-12)
 pids=()
 cleanup() {
 	local p
@@ -164,6 +177,11 @@ for _ in $(seq 50); do [ -s "$T/rtp.status" ] && break; sleep 0.1; done
 cpu_ns() {
 	cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ ns += $1 } END { printf "%.0f", ns }'
 }
+# Time its threads were ready to run but waited for the CPU, ns (second field). Something else
+# busy on deskline's CPU shows here; so does one deskline thread waiting for the other.
+wait_ns() {
+	cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ ns += $2 } END { printf "%.0f", ns }'
+}
 # Field of /proc/PID/status in kB, e.g. VmRSS.
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 now_ms() { date +%s%3N; }
@@ -179,6 +197,10 @@ children_cpu_ms() {
 		BEGIN { printf "%d", ms(u) + ms(s) }')
 }
 udp_rcvbuf_errors() { awk '/^Udp:/ { n++; if (n == 2) print $6 }' /proc/net/snmp; }
+# Receive drops of the UDP sockets bound to 127.0.0.1:PORT (/proc/net/udp, last column).
+udp_port_drops() {
+	awk -v p="0100007F:$(printf '%04X' "$1")" '$2 == p { d += $NF } END { print d + 0 }' /proc/net/udp
+}
 cdr_lines() { [ -f "$T/cdr.log" ] && wc -l <"$T/cdr.log" || echo 0; }
 
 # Sum of sipp's final statistics over the step's instances: attempted successful failed
@@ -219,17 +241,19 @@ PY
 }
 
 rss_before=$(status_kb "$dl_pid" VmRSS)
+loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 started_ms=$(now_ms)
 calls_total=0
 clean_rate=0
-stop_reason="every step was clean (the highest rate tried is a lower bound)"
+stop_reason="every step was clean, so the highest rate tried is a lower bound"
 rows=()
 perf_note=
 printf "deskline pid %s on CPU %s, sipp ×%s + RTP counter on CPU %s; work folder %s\n" \
 	"$dl_pid" "$deskline_cpu" "$n_sipp" "$load_cpu" "$T"
 printf "hold %s ms, %s s per step; deskline VmRSS %s kB\n" "$hold_ms" "$seconds" "$rss_before"
-printf "%6s %8s %6s %7s %6s %8s %7s %8s %6s %6s %6s %7s %8s\n" rate attempted failed \
-	retrans no-rtp rtp/call inv-200 offered dl-cpu sipp counter udp-drop rss-kB
+# udp-drop: receive-buffer drops at deskline's SIP socket / the RTP counter / anywhere else.
+printf "%6s %8s %6s %7s %6s %8s %7s %8s %6s %6s %6s %6s %11s %8s\n" rate attempted failed \
+	retrans no-rtp rtp/call inv-200 offered dl-cpu dl-wait sipp counter udp-drop rss-kB
 
 for rate in $rates; do
 	calls=$((rate * seconds))
@@ -239,7 +263,10 @@ for rate in $rates; do
 	read -r pk0 ss0 <"$T/rtp.status"
 	cdr0=$(cdr_lines)
 	drops0=$(udp_rcvbuf_errors)
+	dl_drops0=$(udp_port_drops "$sip_port")
+	sink_drops0=$(udp_port_drops "$rtp_sink_port")
 	dl0=$(cpu_ns "$dl_pid")
+	dlw0=$(wait_ns "$dl_pid")
 	sink0=$(cpu_ns "$sink_pid")
 	children_cpu_ms
 	child0=$children_ms
@@ -253,8 +280,8 @@ for rate in $rates; do
 		st=$T/sipp-$rate-$i.csv
 		stats+=("$st")
 		# -l: room for every call of the step, so an overloaded deskline shows as failures and
-		# retransmissions rather than sipp quietly throttling. -recv_timeout: an INVITE unanswered
-		# for 5 s (8 retransmissions) is a failed call.
+		# retransmissions rather than sipp quietly throttling. -recv_timeout: a call that waits
+		# 5 s for an answer (200 to the INVITE or the BYE) has failed.
 		(cd "$T" && exec taskset -c "$load_cpu" sipp -sf "$bench/sipp/cps.xml" -s "$number" \
 			-i 127.0.0.1 -p "$sp" -mp "$mp" -key rtp_port "$rtp_sink_port" \
 			-d "$hold_ms" -r "$rate_each" -m "$per_sipp" -l "$per_sipp" \
@@ -289,6 +316,7 @@ for rate in $rates; do
 	children_cpu_ms
 	child1=$children_ms
 	dl1=$(cpu_ns "$dl_pid")
+	dlw1=$(wait_ns "$dl_pid")
 	sink1=$(cpu_ns "$sink_pid")
 	kill -TERM "$watchdog" 2>/dev/null || true
 	wait "$watchdog" 2>/dev/null || true
@@ -304,13 +332,19 @@ for rate in $rates; do
 	sleep 0.5
 	read -r pk1 ss1 <"$T/rtp.status"
 	drops=$(( $(udp_rcvbuf_errors) - drops0 ))
+	dl_drops=$(( $(udp_port_drops "$sip_port") - dl_drops0 ))
+	sink_drops=$(( $(udp_port_drops "$rtp_sink_port") - sink_drops0 ))
+	other_drops=$((drops - dl_drops - sink_drops))
+	drops="$dl_drops/$sink_drops/$other_drops"
 	cdr_new=$(( $(cdr_lines) - cdr0 ))
-	cdr_hangup=$(tail -n "$cdr_new" "$T/cdr.log" 2>/dev/null | grep -c '"result":"caller-hangup"' || true)
+	cdr_hangup=$(tail -n "$cdr_new" "$T/cdr.log" 2>/dev/null |
+		grep -c '"result":"caller-hangup"' || true)
 	calls_total=$((calls_total + att))
 	rss=$(status_kb "$dl_pid" VmRSS)
 
 	wall_ms=$((t1 - t0))
 	dl_pct=$(awk -v d=$((dl1 - dl0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d / 1e4 / w }')
+	dlw_pct=$(awk -v d=$((dlw1 - dlw0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d / 1e4 / w }')
 	sink_pct=$(awk -v d=$((sink1 - sink0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d / 1e4 / w }')
 	sipp_pct=$(awk -v d=$((child1 - child0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d * 100 / w }')
 	rtp_calls=$((ss1 - ss0))
@@ -318,40 +352,70 @@ for rate in $rates; do
 	per_call=$(awk -v p=$((pk1 - pk0)) -v c="$rtp_calls" 'BEGIN { printf "%.1f", c ? p / c : 0 }')
 	bad=$((failed + no_rtp))
 
-	printf "%6s %8s %6s %7s %6s %8s %7s %8s %5s%% %5s%% %5s%% %7s %8s\n" "$rate" "$att" \
+	printf "%6s %8s %6s %7s %6s %8s %7s %8s %5s%% %6s%% %5s%% %5s%% %11s %8s\n" "$rate" "$att" \
 		"$failed" "$retrans" "$no_rtp" "$per_call" "${rtt_ms}ms" "$offered" "$dl_pct" \
-		"$sipp_pct" "$sink_pct" "$drops" "$rss"
-	rows+=("| $rate | $att | $failed | $retrans | $no_rtp | $per_call | $rtt_ms | $offered | $dl_pct | $sipp_pct | $sink_pct | $drops | $cdr_hangup | $rss |")
+		"$dlw_pct" "$sipp_pct" "$sink_pct" "$drops" "$rss"
+	row=("$rate" "$att" "$failed" "$retrans" "$no_rtp" "$per_call" "$rtt_ms" "$offered" "$dl_pct"
+	     "$dlw_pct" "$sipp_pct" "$sink_pct" "$dl_drops" "$sink_drops" "$other_drops" "$cdr_hangup"
+	     "$rss")
+	rows+=("$(printf '| %s ' "${row[@]}")|")
 
 	load_pct=$(awk -v a="$sipp_pct" -v b="$sink_pct" 'BEGIN { printf "%d", a + b }')
-	if [ "$att" -eq 0 ] || [ $((bad * 1000)) -gt $((att * fail_permille)) ] || [ "$retrans" -gt 0 ]; then
-		stop_reason="at $rate calls/s: $failed failed, $no_rtp answered without RTP, $retrans retransmissions of $att calls"
-		[ "$load_pct" -lt "$saturated_pct" ] ||
-			stop_reason="$stop_reason; CPU 1 (sipp + counter) was ${load_pct}% busy, so sipp may be the limit"
+	if [ "$att" -eq 0 ] || [ $((bad * 1000)) -gt $((att * fail_permille)) ] ||
+	   [ "$retrans" -gt 0 ]; then
+		stop_reason="stopped at $rate calls/s: of $att calls $failed failed and $no_rtp were"
+		stop_reason+=" answered without RTP; $retrans retransmissions"
+		if [ "$load_pct" -ge "$saturated_pct" ]; then
+			stop_reason+="; CPU 1 (sipp + counter) was ${load_pct}% busy, so sipp may be the limit"
+		fi
 		break
 	fi
 	clean_rate=$rate
 	if [ "$load_pct" -ge "$saturated_pct" ]; then
-		stop_reason="at $rate calls/s CPU 1 (sipp + counter) was ${load_pct}% busy: the load generator is the limit, not deskline"
+		stop_reason="stopped at $rate calls/s: CPU 1 (sipp + counter) was ${load_pct}% busy, so"
+		stop_reason+=" the load generator is the limit, not deskline"
 		break
 	fi
 done
 
 rss_after=$(status_kb "$dl_pid" VmRSS)
+# SIP transactions outlive their calls by 64×T1 = 32 s (RFC 3261 §17.2.2 Timer J, RFC 6026
+# Timer L): memory still held after that is held for good.
+sleep "$idle_s"
+rss_idle=$(status_kb "$dl_pid" VmRSS)
 hwm=$(status_kb "$dl_pid" VmHWM)
 elapsed_s=$(( ($(now_ms) - started_ms) / 1000 ))
 log_problems=$(grep -cE " (error|warning):" "$T/deskline.log" || true)
+# The commonest error/warning messages, call ids and numbers folded.
+grep -E " (error|warning):" "$T/deskline.log" | sed -E 's/^[^ ]+ //; s/\[[^]]*\] //; s/[0-9]+/N/g' |
+	sort | uniq -c | sort -rn | head -n 5 >"$T/log-top.txt" || true
 
 if [ -n "$perf_at" ] && [ -f "$T/perf.data" ]; then
-	perf report -i "$T/perf.data" --stdio --no-children --sort symbol -g none --percent-limit 1 \
-		2>/dev/null | grep -vE '^#|^$' | head -n 25 >"$T/perf-top.txt" || true
-	perf_note="perf profile at $perf_at calls/s: $T/perf.data (top: $T/perf-top.txt)"
+	perf_report() {
+		perf report -i "$T/perf.data" --stdio --sort dso,symbol -g none "$@" 2>/dev/null |
+			grep '%' | sed -E 's/ +- +- *$//'
+	}
+	{
+		echo "samples per thread (the main thread is tid $dl_pid):"
+		perf script -i "$T/perf.data" -F tid 2>/dev/null | sort | uniq -c |
+			awk '{ n[$2] = $1; t += $1 }
+			     END { for (k in n) printf "  tid %s: %d samples, %.1f%%\n", k, n[k], n[k] * 100 / t }'
+		echo "most time spent in (self):"
+		perf_report --no-children --percent-limit 1.5
+		echo "deskline's own functions (with what they call):"
+		perf_report --children --percent-limit 2 | grep -E ' deskline +\[' |
+			grep -vE '\] (_start|main) *$'
+	} >"$T/perf-top.txt"
+	perf_note="perf profile of 5 s at $perf_at calls/s: $T/perf.data, summary $T/perf-top.txt"
 fi
 
 echo
-echo "highest clean rate: $clean_rate calls/s (hold $hold_ms ms); stopped: $stop_reason"
-echo "deskline VmRSS before $rss_before kB, after $rss_after kB (VmHWM $hwm kB), $calls_total calls in ${elapsed_s} s"
+echo "highest clean rate: $clean_rate calls/s (hold $hold_ms ms); $stop_reason"
+memory="deskline VmRSS before: $rss_before kB; after the last step: $rss_after kB;"
+memory+=" ${idle_s} s later: $rss_idle kB (VmHWM $hwm kB); $calls_total calls"
+echo "$memory in ${elapsed_s} s"
 echo "deskline log: $log_problems error/warning lines ($T/deskline.log)"
+sed 's/^/  /' "$T/log-top.txt"
 [ -z "$perf_note" ] || { echo "$perf_note"; cat "$T/perf-top.txt"; }
 
 [ "$write_doc" -eq 1 ] || exit 0
@@ -361,43 +425,88 @@ if [ ! -f "$doc" ]; then
 	cat >"$doc" <<'EOF'
 # Benchmarks
 
-Measured figures only: every section below is appended by the script that measured it, with the
-machine, the commit and the exact command. Run the same command to compare.
+Measured figures only. Every section below was appended by the script that measured it, with
+the date, the machine, the commit and the exact command: run the same command to compare.
+Loopback figures are for comparing builds, not for sizing hardware: a UDP send on loopback
+delivers the packet within the sender's system call, so part of the receivers' kernel work is
+charged to the sender, and nothing crosses a real network.
 
 ## Calls per second (`bench/cps.sh`)
 
-Each call: INVITE with SDP → 200 → ACK → the main menu greeting plays (deskline sends RTP) → the
-caller hangs up after the hold → BYE → 200 (bench/sipp/cps.xml). deskline runs alone on CPU 0;
-sipp and the RTP counter (bench/rtp_count.py) share CPU 1; everything is on 127.0.0.1. The rate
-steps up until more than 0.1% of calls fail or sipp retransmits anything.
+One call (`bench/sipp/cps.xml`): INVITE with an SDP offer (PCMA, PCMU, telephone-event) → 180 →
+200 → ACK → deskline plays the main menu's greeting (`etc/prompts/he/main-greeting.wav`, several
+seconds long) → the caller hangs up after the *hold* → BYE → 200. The hold (`--hold-ms`,
+default 200 ms) is long enough that every call really gets its prompt started and ten 20 ms RTP
+packets sent, and short enough that the rate, not the number of open calls, is what is
+measured. The caller sends no RTP, so in-band DTMF detection of caller audio is not part of
+the cost.
 
-Columns: *rate* offered calls/s; *attempted*, *failed* calls as sipp counts them; *retrans* sipp's
-retransmissions; *no RTP* calls sipp completed whose greeting never reached the caller;
-*RTP pkts/call* greeting packets received per call (20 ms each); *INVITE→200* sipp's mean
-response time, ms (sipp measures in whole ms); *offered* the rate sipp really placed calls at;
-*deskline*, *sipp*, *counter* CPU time of each process over the step's wall time (100% = one
-core; deskline and the counter from /proc/PID/task/*/schedstat, sipp from its rusage); *UDP drops* the
-kernel's UDP receive-buffer errors during the step (all sockets); *CDR caller-hangup* calls deskline recorded
-as ended by the caller; *VmRSS* deskline's resident memory after the step.
+deskline runs alone on CPU 0 (`taskset -c 0`), from `etc/deskline.conf` with temporary ports, an
+RTP range of 20000-39999 (so ports are never the limit), log level `notice` and the CDR file in
+the work folder. sipp and the RTP counter (`bench/rtp_count.py`, which counts the greeting's
+packets per SSRC, one SSRC per call) share CPU 1. Everything is on 127.0.0.1. The rate steps
+up, each step placing rate × `--seconds` calls (10 s by default), until a step has more than
+0.1% bad calls (sipp failures plus calls answered without any RTP) or any sipp retransmission;
+the highest clean rate is the last step before it.
+
+Columns: *rate* calls/s asked of sipp; *attempted*, *failed* calls as sipp counts them;
+*retrans* sipp's retransmissions (INVITE or BYE not answered within 500 ms); *no RTP* calls sipp
+completed whose greeting never reached the caller; *RTP pkts/call* greeting packets received per
+call that got any; *INVITE→200 ms* sipp's mean response time (sipp counts whole ms, so 0 means
+under 1 ms); *offered* the rate sipp really placed calls at (from its 100 ms statistics, within
+1%); *deskline*, *sipp*, *counter CPU%* CPU time of each process over the step's wall time
+(100% = one core; deskline and the counter from `/proc/PID/task/*/schedstat`, all threads;
+sipp from its rusage); *deskline wait%* time deskline's threads were ready to run but waited
+for CPU 0 (second field of the same file: another busy process on CPU 0 shows here, and so does
+one deskline thread waiting for the other); *drops* receive-buffer drops during the step at
+deskline's SIP socket, at the RTP counter, and at every other UDP socket (`/proc/net/udp`,
+`/proc/net/snmp`); *CDR caller-hangup* calls deskline wrote a CDR for with result
+`caller-hangup`; *VmRSS kB* deskline's resident memory after the step.
 EOF
 fi
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$top" --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null)" ]; then
-	commit="$commit (with uncommitted changes)"
+# Changes to the benchmark itself or its results do not change what is measured.
+if [ -n "$(git -C "$top" --no-optional-locks status --porcelain --untracked-files=no \
+	-- . ':!bench' ':!docs' 2>/dev/null)" ]; then
+	commit="$commit (with uncommitted changes outside bench/ and docs/)"
 fi
-cflags=$(sed -n 's/^CFLAGS = //p' "$(dirname "$deskline")/Makefile" 2>/dev/null || true)
+cflags=$(sed -n 's/^CFLAGS = //p' "$(dirname "$deskline_src")/Makefile" 2>/dev/null || true)
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+sipp_version=$(sipp -v 2>&1 | grep -o 'SIPp v[^ ,]*' | head -n1)
+columns=("rate" "attempted" "failed" "retrans" "no RTP" "RTP pkts/call" "INVITE→200 ms" "offered"
+	 "deskline CPU%" "deskline wait%" "sipp CPU%" "counter CPU%" "drops deskline SIP"
+	 "drops counter" "drops other" "CDR caller-hangup" "VmRSS kB")
 {
 	echo
-	echo "### $(date -u +%Y-%m-%d) — CPS, hold $hold_ms ms"
+	echo "### $(date -u +%Y-%m-%d) — CPS, hold $hold_ms ms${perf_at:+, profiled at $perf_at calls/s}"
 	echo
-	echo "- machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r)"
-	echo "- deskline commit $commit, built with CFLAGS \`${cflags:-unknown}\`; $(sipp -v 2>&1 | grep -o 'SIPp v[^ ,]*' | head -n1)"
-	echo "- command: \`$cmdline\` ($seconds s per step, $n_sipp sipp instance(s), open files limit $(ulimit -n))"
-	echo "- **highest clean rate: $clean_rate calls/s**; stopped $stop_reason"
-	echo "- deskline VmRSS before: $rss_before kB, after: $rss_after kB (VmHWM $hwm kB), after $calls_total calls; $log_problems error/warning log lines"
+	echo "- machine: $(nproc) CPUs, $cpu_model, Linux $(uname -r); load average before the run:" \
+	     "$loadavg"
+	echo "- deskline commit $commit; binary ${deskline_src#"$top"/} built $deskline_built," \
+	     "sha256 $deskline_sha…, CFLAGS \`${cflags:-unknown}\`; $sipp_version"
+	echo "- command: \`$cmdline\` ($seconds s per step, $n_sipp sipp instance(s), open files" \
+	     "limit $(ulimit -n))"
+	echo "- **highest clean rate: $clean_rate calls/s**; $stop_reason"
+	echo "- $memory; $log_problems error/warning log lines"
 	echo
-	echo "| rate | attempted | failed | retrans | no RTP | RTP pkts/call | INVITE→200 ms | offered | deskline CPU% | sipp CPU% | counter CPU% | UDP drops | CDR caller-hangup | VmRSS kB |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "$(printf '| %s ' "${columns[@]}")|"
+	echo "$(printf '|---:%.0s' "${columns[@]}")|"
 	printf '%s\n' "${rows[@]}"
+	if [ -s "$T/log-top.txt" ]; then
+		echo
+		echo "Commonest deskline error/warning lines (count, message):"
+		echo
+		echo '```'
+		cat "$T/log-top.txt"
+		echo '```'
+	fi
+	if [ -n "$perf_note" ]; then
+		echo
+		echo "\`perf record -F 499 --call-graph dwarf\` of deskline for 5 s of the $perf_at calls/s step:"
+		echo
+		echo '```'
+		cat "$T/perf-top.txt"
+		echo '```'
+	fi
 } >>"$doc"
 echo "appended to $doc"

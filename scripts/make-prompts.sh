@@ -13,6 +13,9 @@
 # spell the keys as words ("הקישו אחת"). "For English, press 9" is said in English on the Hebrew
 # greeting: the callers who need it may not follow Hebrew.
 #
+# queue-music is not speech: a short synthesized loop (sox synth, no noise source, so it is
+# reproducible too), the same file in every language.
+#
 # Output is reproducible: sox runs without dither (-D), so the same text gives the same bytes.
 set -euo pipefail
 
@@ -84,6 +87,48 @@ prompt() {
 	finish "$outdir/$lang/$name.wav" "${pieces[@]}"
 }
 
+# music NAME: queue-music, looped while a caller waits for a clerk. Four bars of C - Am - F - G,
+# two seconds each: a soft pad under a bell-like arpeggio in eighth notes. G leads back to C, so
+# the loop has no seam to hear; every note fades in and out, so there are no clicks either. Peak
+# at -9 dBFS: it plays for minutes, between prompts normalized to -3 dBFS.
+music() {
+	local name=$1
+	local bar_s=2 note_s=0.25
+	local chords=(
+		"261.63 329.63 392.00"   # C4 E4 G4
+		"220.00 261.63 329.63"   # A3 C4 E4
+		"174.61 220.00 261.63"   # F3 A3 C4
+		"196.00 246.94 293.66"   # G3 B3 D4
+	)
+	local bars=() b=0
+	for chord in "${chords[@]}"; do
+		local f=($chord) notes=() n=0
+		# arpeggio an octave up: 1 2 3 2 1 2 3 2
+		for i in 0 1 2 1 0 1 2 1; do
+			local hz
+			hz=$(awk -v f="${f[$i]}" 'BEGIN { printf "%.2f", 2 * f }')
+			sox -D -n -r 22050 -c 1 -b 16 "$work/m$b-$n.wav" \
+				synth "$note_s" sine "$hz" fade l 0.005 "$note_s" 0.2
+			notes+=("$work/m$b-$n.wav")
+			n=$((n + 1))
+		done
+		sox -D "${notes[@]}" "$work/arp$b.wav"
+		sox -D -n -r 22050 -c 1 -b 16 "$work/pad$b.wav" \
+			synth "$bar_s" sine "${f[0]}" synth "$bar_s" sine mix "${f[1]}" \
+			synth "$bar_s" sine mix "${f[2]}" fade t 0.3 "$bar_s" 0.3 gain -10
+		sox -D -m "$work/pad$b.wav" "$work/arp$b.wav" "$work/bar$b.wav"
+		bars+=("$work/bar$b.wav")
+		b=$((b + 1))
+	done
+	sox -D "${bars[@]}" -r 8000 -c 1 -b 16 -e signed-integer "$work/$name.wav" \
+		gain -6 rate 8000 norm -9
+	for lang in he en; do
+		mkdir -p "$outdir/$lang"
+		cp "$work/$name.wav" "$outdir/$lang/$name.wav"
+		printf "%-34s %5.1fs\n" "$lang/$name.wav" "$(soxi -D "$outdir/$lang/$name.wav")"
+	done
+}
+
 # Hebrew. The four choices are Procedure 46 §2.1-2.3 (the payment center) and §5 (the department).
 prompt he main-greeting \
 	"שלום, הגעתם למחלקת הגבייה. לתשלום ממוחשב, הקישו אחת. לתשלום בעזרת נציג, שתיים. לבירורים מול נציג, שלוש. למחלקת הגבייה, ארבע." \
@@ -93,6 +138,9 @@ prompt he no-input "לא קיבלנו את בחירתכם."
 prompt he goodbye "תודה שפניתם אלינו, להתראות."
 prompt he try-later "כל הקווים תפוסים כעת, אנא נסו שוב מאוחר יותר."
 prompt he transfer-callcenter "אתם מועברים למוקד המועצה."
+# Heard by clerks after dialing a feature code (features.ok_prompt, features.error_prompt).
+prompt he feature-ok "בוצע."
+prompt he feature-error "לא ניתן היה להשלים את הבקשה."
 
 # English.
 prompt en main-greeting \
@@ -102,3 +150,8 @@ prompt en no-input "We did not receive your choice."
 prompt en goodbye "Thank you for calling. Goodbye."
 prompt en try-later "All lines are busy. Please try again later."
 prompt en transfer-callcenter "Transferring you to the council call center."
+prompt en feature-ok "Done."
+prompt en feature-error "The request could not be completed."
+
+# Both languages.
+music queue-music

@@ -28,60 +28,13 @@
 #include "deskline/log.h"
 #include "deskline/media.h"
 #include "deskline/sdp.h"
+#include "deskline/presence.h"
+#include "deskline/registrar.h"
+#include "call_int.h"
 
-/** Most trunk attempts one call makes (a fallback that names a trunk again cannot loop). */
-#define CALL_MAX_TRUNK_ATTEMPTS 4
 /** Period of the sweep that checks RTP timeouts and drain, ms. */
 #define SWEEP_INTERVAL_MS 1000
-#define SDP_MAX 1024
 
-enum call_state {
-	CS_INCOMING = 0,  /**< INVITE answered, waiting for the ACK */
-	CS_MENU,          /**< the menu machine has the call */
-	CS_TRUNK,         /**< B-leg INVITE sent, not answered yet */
-	CS_BRIDGED,       /**< both legs up, RTP relayed */
-	CS_ENDING,        /**< BYE/CANCEL sent, waiting for the legs to terminate */
-};
-
-struct leg {
-	nua_handle_t *nh;
-	struct media_leg *media;
-	struct sdp_session_params params;
-	bool has_params;
-	bool answered;        /**< 2xx sent (A) or received (B) */
-	bool offer_pending;   /**< we sent an offer in a 2xx; the answer comes in the ACK */
-	bool bye_sent;
-	uint64_t sess_id;
-	uint64_t sess_ver;
-	char sdp[SDP_MAX];    /**< last SDP we sent on this leg */
-};
-
-struct call {
-	struct call *prev, *next;
-	struct app *app;
-	struct dl_runtime *rt;
-	nua_t *nua;
-	enum call_state state;
-	struct leg a, b;
-	char call_id[128];
-	char caller[64];
-	char caller_name[64];
-	char called[64];
-	char from_host[128];
-	struct ivr *ivr;
-	su_timer_t *ivr_timer;
-	su_timer_t *ring_timer;
-	const struct dl_trunk *trunk;
-	unsigned trunk_attempts;
-	char route[96];
-	char result[32];
-	char detail[96];
-	uint64_t start_ms, answer_ms, bridge_ms;
-	struct media_stats rtp_a;   /**< A-leg RTP counters, kept when its media closes */
-};
-
-static void call_apply(struct call *call, const struct ivr_output *out);
-static void call_hangup(struct call *call, const char *result, const char *detail);
 static void call_trunk_failed(struct call *call, const char *detail);
 
 /* ---- runtime ---------------------------------------------------------------------------- */
@@ -125,24 +78,24 @@ void runtime_unref(struct dl_runtime *rt)
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static uint64_t wall_ms(void)
+uint64_t call_wall_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)(ts.tv_nsec / 1000000L);
 }
 
-static void copy_str(char *dst, size_t size, const char *src)
+void call_copy_str(char *dst, size_t size, const char *src)
 {
 	snprintf(dst, size, "%s", src ? src : "");
 }
 
-static void set_result(struct call *call, const char *result, const char *detail)
+void call_set_result(struct call *call, const char *result, const char *detail)
 {
 	if (call->result[0] == '\0' && result)
-		copy_str(call->result, sizeof(call->result), result);
+		call_copy_str(call->result, sizeof(call->result), result);
 	if (detail && call->detail[0] == '\0')
-		copy_str(call->detail, sizeof(call->detail), detail);
+		call_copy_str(call->detail, sizeof(call->detail), detail);
 }
 
 static const char *state_name(enum call_state s)
@@ -151,6 +104,9 @@ static const char *state_name(enum call_state s)
 	case CS_INCOMING: return "incoming";
 	case CS_MENU:     return "menu";
 	case CS_TRUNK:    return "trunk";
+	case CS_QUEUE:    return "queue";
+	case CS_DIRECT:   return "direct";
+	case CS_FEATURE:  return "feature";
 	case CS_BRIDGED:  return "bridged";
 	case CS_ENDING:   return "ending";
 	}
@@ -165,7 +121,7 @@ static int callstate_of(tagi_t const *tags)
 }
 
 /** Write our SDP for a leg: what its params say, or a full offer when it has none yet. */
-static int leg_write_sdp(struct call *call, struct leg *leg, bool offer)
+int call_leg_write_sdp(struct call *call, struct leg *leg, bool offer)
 {
 	const struct dl_config *cfg = call->rt->cfg;
 	enum dl_codec codecs[2];
@@ -233,7 +189,7 @@ static int leg_set_params(struct call *call, struct leg *leg, const struct sdp_s
 	return 0;
 }
 
-static bool sip_has_sdp(sip_t const *sip)
+bool call_sip_has_sdp(sip_t const *sip)
 {
 	if (!sip || !sip->sip_payload || sip->sip_payload->pl_len == 0)
 		return false;
@@ -246,7 +202,7 @@ static bool sip_has_sdp(sip_t const *sip)
 /**
  * Answer an offer that came on @p leg. On failure fills in the SIP status and reason phrase.
  */
-static int leg_answer_offer(struct call *call, struct leg *leg, sip_t const *sip, int *status,
+int call_leg_answer_offer(struct call *call, struct leg *leg, sip_t const *sip, int *status,
 			    const char **phrase)
 {
 	const struct dl_config *cfg = call->rt->cfg;
@@ -277,7 +233,7 @@ static int leg_answer_offer(struct call *call, struct leg *leg, sip_t const *sip
 		*phrase = "Unsupported media address";
 		return err;
 	}
-	err = leg_write_sdp(call, leg, false);
+	err = call_leg_write_sdp(call, leg, false);
 	if (err) {
 		*status = 500;
 		*phrase = "Internal error";
@@ -286,7 +242,7 @@ static int leg_answer_offer(struct call *call, struct leg *leg, sip_t const *sip
 }
 
 /** Take the answer to our offer from a response or an ACK. */
-static int leg_take_answer(struct call *call, struct leg *leg, sip_t const *sip)
+int call_leg_take_answer(struct call *call, struct leg *leg, sip_t const *sip)
 {
 	struct sdp_remote remote;
 	struct sdp_session_params p;
@@ -317,29 +273,38 @@ static void leg_close_media(struct call *call, struct leg *leg)
 	leg->media = NULL;
 }
 
-static void call_free(struct call *call)
+/** The last reference is gone: free what the call still holds. */
+static void call_destroy(struct call *call)
 {
-	struct app *app = call->app;
-
-	if (call->prev)
-		call->prev->next = call->next;
-	else
-		app->calls = call->next;
-	if (call->next)
-		call->next->prev = call->prev;
-	app->n_calls--;
-
 	su_timer_destroy(call->ivr_timer);
 	su_timer_destroy(call->ring_timer);
+	su_timer_destroy(call->queue_timer);
+	su_timer_destroy(call->hunt_timer);
 	media_leg_free(call->a.media);
 	media_leg_free(call->b.media);
+	for (size_t i = 0; i < CALL_MAX_RINGS; i++)
+		media_leg_free(call->rings[i].leg.media);
 	ivr_free(call->ivr);
 	runtime_unref(call->rt);
 	free(call);
 }
 
+struct call *call_ref(struct call *call)
+{
+	call->refs++;
+	return call;
+}
+
+void call_unref(struct call *call)
+{
+	if (call && --call->refs == 0)
+		call_destroy(call);
+}
+
+/** Write the CDR, leave the call list; the memory goes with the last reference. */
 static void call_end(struct call *call)
 {
+	struct app *app = call->app;
 	struct cdr_record r = {
 		.call_id = call->call_id,
 		.caller = call->caller,
@@ -352,10 +317,15 @@ static void call_end(struct call *call)
 		.start_ms = call->start_ms,
 		.answer_ms = call->answer_ms,
 		.bridge_ms = call->bridge_ms,
-		.end_ms = wall_ms(),
+		.end_ms = call_wall_ms(),
 	};
-	int err = cdr_write(call->app->cdr, &r);
+	int err;
 
+	if (call->dead)
+		return;
+	hunt_call_over(call);
+	clerk_direct_over(call);
+	err = cdr_write(app->cdr, &r);
 	if (err)
 		log_err(call->call_id, "CDR not written: %s", strerror(err));
 	leg_close_media(call, &call->a);
@@ -364,21 +334,38 @@ static void call_end(struct call *call)
 		 (unsigned long long)call->rtp_a.rx_packets,
 		 (unsigned long long)call->rtp_a.tx_packets,
 		 (unsigned long long)call->rtp_a.rx_errors);
-	call_free(call);
+
+	call->dead = true;
+	su_timer_reset(call->ivr_timer);
+	su_timer_reset(call->ring_timer);
+	su_timer_reset(call->queue_timer);
+	su_timer_reset(call->hunt_timer);
+	if (call->prev)
+		call->prev->next = call->next;
+	else
+		app->calls = call->next;
+	if (call->next)
+		call->next->prev = call->prev;
+	app->n_calls--;
+	call_unref(call);
 }
 
-/** Both legs gone? Then the call is over. */
+/** Every leg gone? Then the call is over. */
 static void call_check_done(struct call *call)
 {
-	if (!call->a.nh && !call->b.nh)
-		call_end(call);
+	if (call->a.nh || call->b.nh)
+		return;
+	for (size_t i = 0; i < CALL_MAX_RINGS; i++)
+		if (call->rings[i].active)
+			return;
+	call_end(call);
 }
 
 /**
  * Let a leg go: its media is closed now; its handle is unbound from the call and destroyed by
  * call_nua_event() once the stack reports it terminated.
  */
-static void leg_release(struct leg *leg)
+void call_leg_release(struct leg *leg)
 {
 	media_leg_free(leg->media);
 	leg->media = NULL;
@@ -390,7 +377,7 @@ static void leg_release(struct leg *leg)
 }
 
 /** End a leg from our side: BYE when answered, CANCEL while it is still ringing. */
-static void leg_end(struct leg *leg)
+void call_leg_end(struct leg *leg)
 {
 	if (!leg->nh || leg->bye_sent)
 		return;
@@ -401,16 +388,16 @@ static void leg_end(struct leg *leg)
 		nua_cancel(leg->nh, TAG_END());
 }
 
-static void call_hangup(struct call *call, const char *result, const char *detail)
+void call_hangup(struct call *call, const char *result, const char *detail)
 {
-	set_result(call, result, detail);
+	call_set_result(call, result, detail);
 	call->state = CS_ENDING;
 	su_timer_reset(call->ivr_timer);
 	su_timer_reset(call->ring_timer);
 	if (call->a.media)
 		media_leg_stop(call->a.media);
-	leg_end(&call->a);
-	leg_end(&call->b);
+	call_leg_end(&call->a);
+	call_leg_end(&call->b);
 }
 
 /* ---- menu ------------------------------------------------------------------------------- */
@@ -445,13 +432,19 @@ static void on_play_done(struct media_leg *ml, void *arg)
 	struct call *call = arg;
 	struct ivr_output out;
 
-	if (call->state != CS_MENU || ml != call->a.media)
+	if (ml != call->a.media)
+		return;
+	if (call->state == CS_FEATURE) {
+		clerk_feature_play_done(call);
+		return;
+	}
+	if (call->state != CS_MENU)
 		return;
 	ivr_playback_done(call->ivr, media_now_ms(), &out);
 	call_apply(call, &out);
 }
 
-static const struct media_leg_handlers leg_handlers = {
+const struct media_leg_handlers call_leg_handlers = {
 	.digit = on_digit,
 	.play_done = on_play_done,
 };
@@ -473,7 +466,7 @@ static void call_start_menu(struct call *call)
 
 static void call_start_trunk(struct call *call, const struct dl_action *action);
 
-static void call_apply(struct call *call, const struct ivr_output *out)
+void call_apply(struct call *call, const struct ivr_output *out)
 {
 	if (call->state != CS_MENU)
 		return;
@@ -511,10 +504,7 @@ static void call_apply(struct call *call, const struct ivr_output *out)
 		call_start_trunk(call, out->action);
 		break;
 	case IVR_EXIT_QUEUE:
-		/* Queues are not part of this build's configuration schema; the loader refuses
-		 * them, so this is reached only through a programming error. */
-		log_err(call->call_id, "queue %s is not available", out->action->arg);
-		call_hangup(call, "error", "queue unavailable");
+		hunt_start(call, out->action);
 		break;
 	case IVR_EXIT_HANGUP:
 		call_hangup(call, "menu-hangup", NULL);
@@ -548,9 +538,9 @@ static void call_set_from_host(struct call *call)
 	if (url && url->url_port)
 		snprintf(call->from_host, sizeof(call->from_host), "%s:%s", host, url->url_port);
 	else
-		copy_str(call->from_host, sizeof(call->from_host), host);
+		call_copy_str(call->from_host, sizeof(call->from_host), host);
 	if (strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0)
-		copy_str(call->from_host, sizeof(call->from_host), cfg->media.address);
+		call_copy_str(call->from_host, sizeof(call->from_host), cfg->media.address);
 	su_home_deinit(home);
 }
 
@@ -563,14 +553,67 @@ static bool plain_token(const char *s)
 	return true;
 }
 
+void call_from_header(struct call *call, char *buf, size_t size, const char *user,
+		      const char *display)
+{
+	int n;
+
+	if (!user || !user[0] || !plain_token(user))
+		user = "deskline";
+	if (display && display[0] && plain_token(display))
+		n = snprintf(buf, size, "\"%s\" <sip:%s@%s>", display, user, call->from_host);
+	else
+		n = snprintf(buf, size, "<sip:%s@%s>", user, call->from_host);
+	if (n < 0 || (size_t)n >= size)
+		snprintf(buf, size, "<sip:deskline@%s>", call->from_host);
+}
+
+int call_open_b_leg(struct call *call, struct leg *b, const char *uri, const char *to,
+		    const char *from, const char *headers)
+{
+	int err = media_leg_alloc(&b->media, call->app->media, false, &call_leg_handlers, call);
+
+	if (err) {
+		log_err(call->call_id, "no RTP port for a B-leg: %s", strerror(err));
+		return err;
+	}
+	b->sess_id = call_wall_ms();
+	b->sess_ver = 1;
+	err = call_leg_write_sdp(call, b, true);
+	if (err)
+		return err;
+	b->nh = nua_handle(call->nua, (nua_hmagic_t *)call, NUTAG_URL(uri), SIPTAG_TO_STR(to),
+			   SIPTAG_FROM_STR(from), TAG_END());
+	if (!b->nh)
+		return ENOMEM;
+	nua_invite(b->nh,
+		   SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		   SIPTAG_PAYLOAD_STR(b->sdp),
+		   TAG_IF(headers && headers[0], SIPTAG_HEADER_STR(headers)),
+		   TAG_END());
+	return 0;
+}
+
+void call_play(struct call *call, const char *prompt, bool loop)
+{
+	const struct prompt *p = prompt && prompt[0]
+		? prompt_set_get(call->rt->prompts, call->ivr ? ivr_lang(call->ivr) : NULL, prompt)
+		: NULL;
+
+	if (p)
+		media_leg_play(call->a.media, &p, 1, loop);
+	else if (loop)
+		media_leg_ringback(call->a.media);
+	else
+		media_leg_play(call->a.media, NULL, 0, false);
+}
+
 static void call_start_trunk(struct call *call, const struct dl_action *action)
 {
 	const struct dl_config *cfg = call->rt->cfg;
 	const struct dl_trunk *trunk = config_trunk(cfg, action->arg);
-	struct leg *b = &call->b;
 	char from[256], headers[1024];
 	size_t hlen = 0;
-	int err;
 
 	if (!trunk) {
 		log_err(call->call_id, "trunk %s is not configured", action->arg);
@@ -587,55 +630,27 @@ static void call_start_trunk(struct call *call, const struct dl_action *action)
 	su_timer_reset(call->ivr_timer);
 	media_leg_stop(call->a.media);
 
-	err = media_leg_alloc(&b->media, call->app->media, false, &leg_handlers, call);
-	if (err) {
-		log_err(call->call_id, "no RTP port for the B-leg: %s", strerror(err));
-		call_trunk_failed(call, "no RTP port");
-		return;
-	}
-	b->sess_id = wall_ms();
-	b->sess_ver = 1;
-	err = leg_write_sdp(call, b, true);
-	if (err) {
-		call_trunk_failed(call, "SDP");
-		return;
-	}
-
-	const char *user = trunk->keep_caller_id && call->caller[0] && plain_token(call->caller)
-		? call->caller : trunk->from_user;
-	int n;
-	if (trunk->keep_caller_id && call->caller_name[0] && plain_token(call->caller_name))
-		n = snprintf(from, sizeof(from), "\"%s\" <sip:%s@%s>", call->caller_name,
-			     user ? user : "deskline", call->from_host);
+	if (trunk->keep_caller_id)
+		call_from_header(call, from, sizeof(from),
+				 call->caller[0] ? call->caller : trunk->from_user,
+				 call->caller_name);
 	else
-		n = snprintf(from, sizeof(from), "<sip:%s@%s>", user ? user : "deskline",
-			     call->from_host);
-	if (n < 0 || (size_t)n >= sizeof(from)) {
-		call_trunk_failed(call, "From too long");
-		return;
-	}
+		call_from_header(call, from, sizeof(from), trunk->from_user, NULL);
 
 	headers[0] = '\0';
 	for (size_t i = 0; i < action->n_headers; i++) {
-		n = snprintf(headers + hlen, sizeof(headers) - hlen, "%s%s: %s",
-			     hlen ? "\r\n" : "", action->headers[i].name,
-			     action->headers[i].value);
+		int n = snprintf(headers + hlen, sizeof(headers) - hlen, "%s%s: %s",
+				 hlen ? "\r\n" : "", action->headers[i].name,
+				 action->headers[i].value);
 		if (n < 0 || (size_t)n >= sizeof(headers) - hlen)
 			break;
 		hlen += (size_t)n;
 	}
 
-	b->nh = nua_handle(call->nua, (nua_hmagic_t *)call, NUTAG_URL(trunk->uri),
-			   SIPTAG_TO_STR(trunk->uri), SIPTAG_FROM_STR(from), TAG_END());
-	if (!b->nh) {
-		call_trunk_failed(call, "cannot create handle");
+	if (call_open_b_leg(call, &call->b, trunk->uri, trunk->uri, from, headers) != 0) {
+		call_trunk_failed(call, "cannot open the B-leg");
 		return;
 	}
-	nua_invite(b->nh,
-		   SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-		   SIPTAG_PAYLOAD_STR(b->sdp),
-		   TAG_IF(hlen > 0, SIPTAG_HEADER_STR(headers)),
-		   TAG_END());
 	su_timer_set_interval(call->ring_timer, ring_timer_cb, (su_timer_arg_t *)call,
 			      (su_duration_t)trunk->ring_timeout_ms);
 	log_info(call->call_id, "to trunk %s (%s)%s%s", trunk->name, trunk->uri,
@@ -656,8 +671,8 @@ static void call_trunk_failed(struct call *call, const char *detail)
 	su_timer_reset(call->ring_timer);
 	media_bridge(call->a.media, NULL, false);
 	if (call->b.nh && !call->b.bye_sent)
-		leg_end(&call->b);
-	leg_release(&call->b);
+		call_leg_end(&call->b);
+	call_leg_release(&call->b);
 	if (snprintf(call->detail, sizeof(call->detail), "%s: %s", call->route, detail) < 0)
 		call->detail[0] = '\0';
 
@@ -680,20 +695,14 @@ static void b_leg_response(struct call *call, int status, char const *phrase, si
 	if (status < 200) {
 		if (call->state != CS_TRUNK)
 			return;
-		if (sip_has_sdp(sip) && !b->has_params) {
-			if (leg_take_answer(call, b, sip) == 0) {
+		if (call_sip_has_sdp(sip) && !b->has_params) {
+			if (call_leg_take_answer(call, b, sip) == 0) {
 				/* Early media: the caller hears the trunk's own ringback/announcement. */
 				media_bridge(call->a.media, b->media, false);
 				log_debug(call->call_id, "early media from trunk");
 			}
 		} else if (status >= 180 && !b->has_params) {
-			if (call->rt->cfg->ringback_prompt && call->rt->cfg->ringback_prompt[0]) {
-				const struct prompt *p = prompt_set_get(call->rt->prompts,
-					ivr_lang(call->ivr), call->rt->cfg->ringback_prompt);
-				media_leg_play(call->a.media, &p, p ? 1 : 0, true);
-			} else {
-				media_leg_ringback(call->a.media);
-			}
+			call_play(call, call->rt->cfg->ringback_prompt, true);
 		}
 		return;
 	}
@@ -702,20 +711,20 @@ static void b_leg_response(struct call *call, int status, char const *phrase, si
 		su_timer_reset(call->ring_timer);
 		if (call->state != CS_TRUNK) {
 			/* Answered after we gave up (CANCEL crossed the 200): end it. */
-			leg_end(b);
+			call_leg_end(b);
 			return;
 		}
-		if (sip_has_sdp(sip))
-			leg_take_answer(call, b, sip);
+		if (call_sip_has_sdp(sip))
+			call_leg_take_answer(call, b, sip);
 		if (!b->has_params) {
 			log_warn(call->call_id, "trunk answered without SDP");
-			leg_end(b);
+			call_leg_end(b);
 			call_trunk_failed(call, "answer without SDP");
 			return;
 		}
 		media_bridge(call->a.media, b->media, true);
 		call->state = CS_BRIDGED;
-		call->bridge_ms = wall_ms();
+		call->bridge_ms = call_wall_ms();
 		log_info(call->call_id, "bridged to trunk %s (%s)", call->trunk->name,
 			 dl_codec_name(b->params.codec));
 		return;
@@ -731,7 +740,7 @@ static void b_leg_response(struct call *call, int status, char const *phrase, si
 
 /* ---- A-leg ------------------------------------------------------------------------------ */
 
-static int call_alloc(struct call **callp, struct app *app, nua_t *nua, nua_handle_t *nh,
+int call_alloc(struct call **callp, struct app *app, nua_t *nua, nua_handle_t *nh,
 		      sip_t const *sip)
 {
 	struct call *call = calloc(1, sizeof(*call));
@@ -742,20 +751,20 @@ static int call_alloc(struct call **callp, struct app *app, nua_t *nua, nua_hand
 	call->rt = runtime_ref(app->rt);
 	call->nua = nua;
 	call->a.nh = nh;
-	call->start_ms = wall_ms();
+	call->start_ms = call_wall_ms();
+	call->refs = 1;
 	call->ivr_timer = su_timer_create(su_root_task(app->root), 0);
 	call->ring_timer = su_timer_create(su_root_task(app->root), 0);
-	if (!call->ivr_timer || !call->ring_timer) {
-		su_timer_destroy(call->ivr_timer);
-		su_timer_destroy(call->ring_timer);
-		runtime_unref(call->rt);
-		free(call);
+	call->queue_timer = su_timer_create(su_root_task(app->root), 0);
+	call->hunt_timer = su_timer_create(su_root_task(app->root), 0);
+	if (!call->ivr_timer || !call->ring_timer || !call->queue_timer || !call->hunt_timer) {
+		call_destroy(call);
 		return ENOMEM;
 	}
 	if (sip->sip_call_id)
-		copy_str(call->call_id, sizeof(call->call_id), sip->sip_call_id->i_id);
+		call_copy_str(call->call_id, sizeof(call->call_id), sip->sip_call_id->i_id);
 	if (sip->sip_from) {
-		copy_str(call->caller, sizeof(call->caller), sip->sip_from->a_url->url_user);
+		call_copy_str(call->caller, sizeof(call->caller), sip->sip_from->a_url->url_user);
 		if (sip->sip_from->a_display) {
 			/* Strip the quotes of a quoted-string display name. */
 			const char *d = sip->sip_from->a_display;
@@ -764,10 +773,10 @@ static int call_alloc(struct call **callp, struct app *app, nua_t *nua, nua_hand
 				snprintf(call->caller_name, sizeof(call->caller_name), "%.*s",
 					 (int)(n - 2), d + 1);
 			else
-				copy_str(call->caller_name, sizeof(call->caller_name), d);
+				call_copy_str(call->caller_name, sizeof(call->caller_name), d);
 		}
 	}
-	copy_str(call->called, sizeof(call->called), sip->sip_request->rq_url->url_user);
+	call_copy_str(call->called, sizeof(call->called), sip->sip_request->rq_url->url_user);
 	call_set_from_host(call);
 
 	call->next = app->calls;
@@ -781,12 +790,12 @@ static int call_alloc(struct call **callp, struct app *app, nua_t *nua, nua_hand
 }
 
 /** Respond with an error and let the call end when the stack reports the handle terminated. */
-static void call_reject(struct call *call, int status, const char *phrase)
+void call_reject(struct call *call, int status, const char *phrase)
 {
 	char detail[64];
 
 	snprintf(detail, sizeof(detail), "%d %s", status, phrase);
-	set_result(call, "rejected", detail);
+	call_set_result(call, "rejected", detail);
 	call->state = CS_ENDING;
 	log_notice(call->call_id, "INVITE rejected: %s", detail);
 	if (status == 488)
@@ -797,20 +806,63 @@ static void call_reject(struct call *call, int status, const char *phrase)
 		nua_respond(call->a.nh, status, phrase, TAG_END());
 }
 
+int call_a_setup(struct call *call, sip_t const *sip, bool inband)
+{
+	int status = 0;
+	const char *phrase = NULL;
+	int err = media_leg_alloc(&call->a.media, call->app->media, inband, &call_leg_handlers,
+				  call);
+
+	if (err) {
+		log_err(call->call_id, "no RTP port: %s", strerror(err));
+		call_reject(call, 503, "No media ports available");
+		return err;
+	}
+	call->a.sess_id = call->start_ms;
+	call->a.sess_ver = 1;
+
+	if (call_sip_has_sdp(sip)) {
+		err = call_leg_answer_offer(call, &call->a, sip, &status, &phrase);
+		if (err) {
+			call_reject(call, status, phrase);
+			return err;
+		}
+	} else {
+		/* Delayed offer (RFC 3261 §13.2.1): our offer goes in the 200, the answer in ACK. */
+		err = call_leg_write_sdp(call, &call->a, true);
+		if (err) {
+			call_reject(call, 500, "Internal error");
+			return err;
+		}
+		call->a.offer_pending = true;
+	}
+	return 0;
+}
+
+void call_a_answer(struct call *call)
+{
+	nua_respond(call->a.nh, SIP_200_OK,
+		    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		    SIPTAG_PAYLOAD_STR(call->a.sdp),
+		    TAG_END());
+	call->a.answered = true;
+	call->answer_ms = call_wall_ms();
+}
+
 static void incoming_invite(struct app *app, nua_t *nua, nua_handle_t *nh, sip_t const *sip)
 {
 	const struct dl_config *cfg = app->rt->cfg;
 	const char *user = sip && sip->sip_request ? sip->sip_request->rq_url->url_user : NULL;
 	const char *cid = sip && sip->sip_call_id ? sip->sip_call_id->i_id : NULL;
 	struct call *call;
-	int status = 0;
-	const char *phrase = NULL;
 
 	if (app->draining) {
 		nua_respond(nh, 503, "Service Unavailable", SIPTAG_RETRY_AFTER_STR("60"), TAG_END());
 		return;
 	}
 	if (!config_is_number(cfg, user)) {
+		if (clerk_incoming(app, nua, nh, sip))
+			return;
 		log_info(cid, "INVITE for %s: not a department number", user ? user : "(none)");
 		nua_respond(nh, SIP_404_NOT_FOUND, TAG_END());
 		return;
@@ -829,37 +881,10 @@ static void incoming_invite(struct app *app, nua_t *nua, nua_handle_t *nh, sip_t
 	log_info(call->call_id, "INVITE from %s \"%s\" to %s", call->caller, call->caller_name,
 		 call->called);
 
-	int err = media_leg_alloc(&call->a.media, app->media, cfg->media.inband_dtmf,
-				  &leg_handlers, call);
-	if (err) {
-		log_err(call->call_id, "no RTP port: %s", strerror(err));
-		call_reject(call, 503, "No media ports available");
+	if (call_a_setup(call, sip, cfg->media.inband_dtmf) != 0)
 		return;
-	}
-	call->a.sess_id = call->start_ms;
-	call->a.sess_ver = 1;
-
-	if (sip_has_sdp(sip)) {
-		if (leg_answer_offer(call, &call->a, sip, &status, &phrase) != 0) {
-			call_reject(call, status, phrase);
-			return;
-		}
-	} else {
-		/* Delayed offer (RFC 3261 §13.2.1): our offer goes in the 200, the answer in ACK. */
-		if (leg_write_sdp(call, &call->a, true) != 0) {
-			call_reject(call, 500, "Internal error");
-			return;
-		}
-		call->a.offer_pending = true;
-	}
-
 	nua_respond(nh, SIP_180_RINGING, TAG_END());
-	nua_respond(nh, SIP_200_OK,
-		    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-		    SIPTAG_PAYLOAD_STR(call->a.sdp),
-		    TAG_END());
-	call->a.answered = true;
-	call->answer_ms = wall_ms();
+	call_a_answer(call);
 }
 
 /** re-INVITE on an established leg: hold/resume, session refresh, codec change. */
@@ -868,9 +893,9 @@ static void leg_reinvite(struct call *call, struct leg *leg, sip_t const *sip)
 	int status = 0;
 	const char *phrase = NULL;
 
-	if (sip_has_sdp(sip)) {
+	if (call_sip_has_sdp(sip)) {
 		struct sdp_session_params before = leg->params;
-		if (leg_answer_offer(call, leg, sip, &status, &phrase) != 0) {
+		if (call_leg_answer_offer(call, leg, sip, &status, &phrase) != 0) {
 			/* RFC 3261 §14.2: a refused re-INVITE leaves the session as it was. */
 			if (leg->has_params)
 				leg_set_params(call, leg, &before, before.pt_event);
@@ -881,7 +906,7 @@ static void leg_reinvite(struct call *call, struct leg *leg, sip_t const *sip)
 			 leg == &call->a ? "A" : "B", sdp_dir_name(leg->params.remote_dir),
 			 dl_codec_name(leg->params.codec));
 	} else {
-		if (leg_write_sdp(call, leg, true) != 0) {
+		if (call_leg_write_sdp(call, leg, true) != 0) {
 			nua_respond(leg->nh, 500, "Internal error", TAG_END());
 			return;
 		}
@@ -896,14 +921,18 @@ static void leg_reinvite(struct call *call, struct leg *leg, sip_t const *sip)
 static void leg_ack(struct call *call, struct leg *leg, sip_t const *sip)
 {
 	if (leg->offer_pending) {
-		if (!sip_has_sdp(sip) || leg_take_answer(call, leg, sip) != 0) {
+		if (!call_sip_has_sdp(sip) || call_leg_take_answer(call, leg, sip) != 0) {
 			log_warn(call->call_id, "ACK without a usable SDP answer");
 			call_hangup(call, "error", "no SDP answer in ACK");
 			return;
 		}
 	}
-	if (leg == &call->a && call->state == CS_INCOMING)
-		call_start_menu(call);
+	if (leg == &call->a && call->state == CS_INCOMING) {
+		if (call->kind == CALL_FEATURE)
+			clerk_feature_ack(call);
+		else
+			call_start_menu(call);
+	}
 }
 
 static void leg_info(struct call *call, struct leg *leg, sip_t const *sip)
@@ -938,18 +967,23 @@ static void leg_terminated(struct call *call, struct leg *leg)
 	leg_close_media(call, leg);
 
 	if (is_a) {
+		if (call->state == CS_QUEUE)
+			hunt_caller_gone(call);
 		if (call->b.nh) {
-			set_result(call, call->state == CS_BRIDGED ? "completed" : "caller-hangup",
+			call_set_result(call, call->state == CS_BRIDGED ? "completed" : "caller-hangup",
 				   NULL);
 			call->state = CS_ENDING;
-			leg_end(&call->b);
+			call_leg_end(&call->b);
 		}
 	} else if (call->a.nh) {
 		if (call->state == CS_BRIDGED) {
-			set_result(call, "completed", "trunk hung up");
+			call_set_result(call, "completed",
+					call->trunk ? "trunk hung up" : "clerk hung up");
 			call_hangup(call, NULL, NULL);
 		} else if (call->state == CS_TRUNK) {
 			call_trunk_failed(call, "B-leg ended");
+		} else if (call->state == CS_DIRECT) {
+			clerk_direct_response(call, 480, "Temporarily Unavailable", NULL);
 		}
 	}
 	call_check_done(call);
@@ -969,6 +1003,11 @@ static void orphan_event(struct app *app, nua_event_t event, int status, nua_t *
 		if (callstate_of(tags) == nua_callstate_terminated)
 			nua_handle_destroy(nh);
 		break;
+	case nua_i_register:
+		if (app->registrar)
+			registrar_handle(app->registrar, app->rt->cfg, nua, nh, sip);
+		nua_handle_destroy(nh);
+		break;
 	case nua_r_invite:
 		/* A let-go B-leg answered after our CANCEL: hang it up. */
 		if (status >= 200 && status < 300)
@@ -980,7 +1019,6 @@ static void orphan_event(struct app *app, nua_event_t event, int status, nua_t *
 	case nua_i_notify:
 	case nua_i_subscribe:
 	case nua_i_refer:
-	case nua_i_register:
 	case nua_i_publish:
 	case nua_i_update:
 	case nua_i_method:
@@ -1016,6 +1054,17 @@ void call_nua_event(nua_event_t event, int status, char const *phrase, nua_t *nu
 
 	struct leg *leg = nh == call->a.nh ? &call->a : nh == call->b.nh ? &call->b : NULL;
 	if (!leg) {
+		struct ring *ring = hunt_ring_of(call, nh);
+		if (ring) {
+			if (event == nua_r_invite) {
+				hunt_ring_response(call, ring, status, phrase, sip);
+			} else if (event == nua_i_state &&
+				   callstate_of(tags) == nua_callstate_terminated) {
+				hunt_ring_response(call, ring, 500, "Terminated", NULL);
+				nua_handle_destroy(nh);
+			}
+			return;
+		}
 		/* A handle bound to the call we no longer track: treat as orphan. */
 		orphan_event(app, event, status, nua, nh, sip, tags);
 		return;
@@ -1029,7 +1078,9 @@ void call_nua_event(nua_event_t event, int status, char const *phrase, nua_t *nu
 		leg_ack(call, leg, sip);
 		break;
 	case nua_r_invite:
-		if (leg == &call->b)
+		if (leg == &call->b && call->kind == CALL_DIRECT)
+			clerk_direct_response(call, status, phrase, sip);
+		else if (leg == &call->b)
 			b_leg_response(call, status, phrase, sip);
 		break;
 	case nua_i_info:
@@ -1038,12 +1089,12 @@ void call_nua_event(nua_event_t event, int status, char const *phrase, nua_t *nu
 	case nua_i_bye:
 		log_info(call->call_id, "BYE from the %s-leg", leg == &call->a ? "A" : "B");
 		if (leg == &call->a)
-			set_result(call, call->state == CS_BRIDGED ? "completed" : "caller-hangup",
+			call_set_result(call, call->state == CS_BRIDGED ? "completed" : "caller-hangup",
 				   NULL);
 		break;
 	case nua_i_cancel:
 		log_info(call->call_id, "CANCEL from the caller");
-		set_result(call, "caller-cancel", NULL);
+		call_set_result(call, "caller-cancel", NULL);
 		break;
 	case nua_i_state:
 		if (callstate_of(tags) == nua_callstate_terminated)
@@ -1103,6 +1154,11 @@ int call_sweep_start(struct app *app)
 	if (su_timer_run(app->sweep, sweep_cb, (su_timer_arg_t *)app) < 0)
 		return ENOMEM;
 	return 0;
+}
+
+size_t call_live_ids(struct app *app, const char **ids, size_t max)
+{
+	return hunt_live_calls(app, ids, max);
 }
 
 void call_hangup_all(struct app *app)

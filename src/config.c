@@ -4,9 +4,14 @@
  * One walk over declarative key tables (name → type → field → validator) both fills the
  * configuration and checks it, so `deskline -t` and the loader cannot disagree. The same tables
  * drive freeing. Checks that need more than one key run in `done` hooks after a group's keys:
- * the media port range, a trunk's from_user, a menu's digits and prompts, and — in the root hook —
- * everything that needs the whole file (references between menus and trunks, play: prompt files,
- * menus without a way out).
+ * the media port range, a trunk's from_user, a menu's digits and prompts, the registrar's expiry
+ * range, feature codes, a queue's music, a clerk's id, extension and queues — and, in the root
+ * hook, everything that needs the whole file (references between menus, trunks and queues, play:
+ * prompt files, menus and queue overflows without a way out, queues without clerks).
+ *
+ * Sections are walked in table order, not file order, so a hook can rely on what an earlier
+ * section filled in: the registrar's realm before clerk passwords are hashed with it, sip.numbers
+ * and the feature codes before clerk extensions are compared with them.
  *
  * Errors do not stop the walk: a bad value is reported and left out, so later checks see only
  * good values and one mistake does not cascade into several messages. They are sorted by line
@@ -15,6 +20,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +28,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 #include <sofia-sip/hostdomain.h>
+#include <sofia-sip/su_md5.h>
 #include <sofia-sip/url.h>
 
 #include "deskline/config.h"
@@ -45,6 +53,7 @@ struct loader {
 	const char *path;        /* as the caller gave it: messages start with it */
 	char *dir;               /* absolute folder of the file: relative paths start here */
 	struct dl_config *cfg;
+	const config_setting_t *root;  /* for lines of keys in other sections */
 	struct error *errv;
 	size_t errn;
 	bool nomem;
@@ -167,7 +176,7 @@ static void errors_hand_out(struct loader *ld, struct dl_config_errors *errs)
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers                                                                               */
 
-static char *dup(struct loader *ld, const char *s)
+static char *str_dup(struct loader *ld, const char *s)
 {
 	char *d = strdup(s);
 
@@ -182,7 +191,7 @@ static char *resolve(struct loader *ld, const char *p)
 	char *r = NULL;
 
 	if (p[0] == '/')
-		return dup(ld, p);
+		return str_dup(ld, p);
 	if (asprintf(&r, "%s/%s", ld->dir, p) < 0) {
 		ld->nomem = true;
 		return NULL;
@@ -352,6 +361,35 @@ static bool ip_parse(const char *s, unsigned char addr[16], int *family)
 		return true;
 	}
 	return false;
+}
+
+/**
+ * An IP literal as 16 bytes, IPv4 as its IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2): so
+ * "::1" and "0:0::1" compare equal, and so do "127.0.0.1" and the "::ffff:127.0.0.1" a dual-stack
+ * socket reports for it.
+ */
+static bool ip_canon(const char *s, unsigned char out[16])
+{
+	unsigned char addr[16];
+	int family;
+
+	if (!s || !ip_parse(s, addr, &family))
+		return false;
+	if (family == AF_INET6) {
+		memcpy(out, addr, 16);
+		return true;
+	}
+	memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	memcpy(out + 12, addr, 4);
+	return true;
+}
+
+/** Does @p s consist of the characters of @p set only (and at least one)? */
+static bool only_of(const char *s, const char *set)
+{
+	return s && s[0] && strspn(s, set) == strlen(s);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -528,6 +566,7 @@ struct key {
 	bool required;
 	bool empty_null;            /* KT_STRING, KT_PATH: "" means none (NULL) */
 	bool unique;                /* KT_STRINGS: no entry twice */
+	bool lower;                 /* KT_STRING: stored in lower case (A-Z only) */
 	long long min, max, step;   /* integers; KT_STRINGS, KT_NAMED, KT_LIST: min entries */
 	long long def_int;          /* integers and booleans when absent */
 	const char *def_str;        /* KT_STRING, KT_PATH, KT_ACTIONS when absent */
@@ -671,6 +710,104 @@ static bool check_redis_address(struct loader *ld, const config_setting_t *s, co
 	return ok;
 }
 
+#define DIGITS "0123456789"
+#define LOWER "abcdefghijklmnopqrstuvwxyz"
+#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/**
+ * A clerk id is the SIP digest username (RFC 2617 §3.2.2) and part of Redis keys: lower case so
+ * that "Dana" and "dana" cannot be two accounts, and no ':' (it separates the parts of HA1 and
+ * of the keys).
+ */
+static bool check_clerk_id(struct loader *ld, const config_setting_t *s, const char *where,
+			   const char *value)
+{
+	if (!only_of(value, LOWER DIGITS "_.-")) {
+		err_at(ld, s, "%s: \"%s\" may hold only a-z 0-9 _ . -", where, value);
+		return false;
+	}
+	return true;
+}
+
+static bool check_extension(struct loader *ld, const config_setting_t *s, const char *where,
+			    const char *value)
+{
+	if (!only_of(value, DIGITS)) {
+		err_at(ld, s, "%s: \"%s\" may hold only digits 0-9", where, value);
+		return false;
+	}
+	return true;
+}
+
+/** Feature codes are dialed from a desk phone: keypad keys only. */
+static bool check_feature_code(struct loader *ld, const config_setting_t *s, const char *where,
+			       const char *value)
+{
+	if (!only_of(value, DIGITS "*#")) {
+		err_at(ld, s, "%s: \"%s\" may hold only 0-9 * #", where, value);
+		return false;
+	}
+	return true;
+}
+
+/** Not a full RFC 5322 check: enough to catch a name or a phone number in the wrong key. */
+static bool check_email(struct loader *ld, const config_setting_t *s, const char *where,
+			const char *value)
+{
+	const char *at = strchr(value, '@');
+
+	if (!at || at == value || !at[1] || strpbrk(value, " \t") || !text_ok(value)) {
+		err_at(ld, s, "%s: \"%s\" is not an e-mail address (name@domain, no spaces)",
+		       where, value);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * Text sent inside a SIP quoted-string (RFC 3261 §25.1): the digest realm (RFC 2617 §3.2.1) and
+ * a clerk's display name. '"' and '\' would need escaping there; refusing them is simpler than
+ * trusting every writer of those headers to escape.
+ */
+static bool check_quotable(struct loader *ld, const config_setting_t *s, const char *where,
+			   const char *value)
+{
+	if (strpbrk(value, "\"\\") || !text_ok(value)) {
+		err_at(ld, s, "%s: \"%s\" must not hold '\"', '\\' or control characters (it is "
+		       "sent as a SIP quoted-string)", where, value);
+		return false;
+	}
+	return true;
+}
+
+/** HA1 is an MD5 digest in hex (RFC 2617 §3.2.2.2). The value is not echoed: a mistyped HA1 is
+ * still nearly the credential. */
+static bool check_ha1(struct loader *ld, const config_setting_t *s, const char *where,
+		      const char *value)
+{
+	if (strlen(value) != 2 * SU_MD5_DIGEST_SIZE || !only_of(value, DIGITS "abcdefABCDEF")) {
+		err_at(ld, s, "%s must be 32 hex digits: MD5(\"id:realm:password\")", where);
+		return false;
+	}
+	return true;
+}
+
+/** A node name becomes part of Redis key names ("dl:node:<node>"): no spaces, ':' or globs. */
+static bool node_ok(const char *s)
+{
+	return only_of(s, LOWER UPPER DIGITS "_.-");
+}
+
+static bool check_node(struct loader *ld, const config_setting_t *s, const char *where,
+		       const char *value)
+{
+	if (!node_ok(value)) {
+		err_at(ld, s, "%s: \"%s\" may hold only letters, digits and - _ .", where, value);
+		return false;
+	}
+	return true;
+}
+
 /* Custom keys ------------------------------------------------------------------------------- */
 
 /** media.codecs: SDP encoding names are case-insensitive (RFC 4855 §3). */
@@ -736,6 +873,83 @@ static void parse_log_level(struct loader *ld, const struct key *k, const config
 		       name);
 	else
 		*field = level;
+}
+
+static const char *const strategy_names[] = {
+	[DL_HUNT_FEWEST_TASKS] = "fewest-tasks",
+	[DL_HUNT_LONGEST_IDLE] = "longest-idle",
+	[DL_HUNT_RING_ALL] = "ring-all",
+};
+#define N_STRATEGIES (sizeof(strategy_names) / sizeof(strategy_names[0]))
+
+/** queues.NAME.strategy */
+static void parse_strategy(struct loader *ld, const struct key *k, const config_setting_t *s,
+			   const config_setting_t *grp, const char *where, char *base)
+{
+	enum dl_hunt_strategy *field = (enum dl_hunt_strategy *)(base + k->off);
+
+	if (!s) {
+		*field = DL_HUNT_FEWEST_TASKS;
+		return;
+	}
+	const char *name = string_value(ld, s, where);
+	if (!name)
+		return;
+	for (size_t i = 0; i < N_STRATEGIES; i++) {
+		if (strcmp(name, strategy_names[i]) == 0) {
+			*field = (enum dl_hunt_strategy)i;
+			return;
+		}
+	}
+	err_at(ld, s, "%s: \"%s\" is not a strategy (fewest-tasks, longest-idle or ring-all)",
+	       where, name);
+}
+
+/**
+ * clerks[].password: only its HA1 = MD5(id ":" realm ":" password) is kept (RFC 2617 §3.2.2.2).
+ * The realm comes from the registrar section, which the walk fills before the clerks whatever
+ * the order in the file. Exactly one of password and ha1; the password is never echoed.
+ */
+static void parse_password(struct loader *ld, const struct key *k, const config_setting_t *s,
+			   const config_setting_t *grp, const char *where, char *base)
+{
+	struct dl_clerk *c = (struct dl_clerk *)base;
+	const char *realm = ld->cfg->registrar.realm;
+	const char *dot = strrchr(where, '.');
+	int parent = dot ? (int)(dot - where) : (int)strlen(where);
+	char hex[2 * SU_MD5_DIGEST_SIZE + 1];
+	su_md5_t md5;
+
+	if (config_setting_get_member(grp, "ha1")) {
+		if (s)
+			err_at(ld, s, "%.*s: password and ha1 are both given: keep one", parent,
+			       where);
+		return;
+	}
+	if (!s) {
+		err_at(ld, grp, "missing required key \"password\" or \"ha1\" in %.*s", parent,
+		       where);
+		return;
+	}
+	const char *password = string_value(ld, s, where);
+	if (!password)
+		return;
+	if (!password[0]) {
+		err_at(ld, s, "%s must not be empty", where);
+		return;
+	}
+	/* A bad id or realm is reported where it is written. */
+	if (!check_text(ld, s, where, password) || !c->id || !realm)
+		return;
+	su_md5_init(&md5);
+	su_md5_strupdate(&md5, c->id);
+	su_md5_update(&md5, ":", 1);
+	su_md5_strupdate(&md5, realm);
+	su_md5_update(&md5, ":", 1);
+	su_md5_strupdate(&md5, password);
+	su_md5_hexdigest(&md5, hex);   /* lower-case hex */
+	su_md5_deinit(&md5);
+	c->ha1 = str_dup(ld, hex);
 }
 
 /**
@@ -812,8 +1026,8 @@ static void parse_headers(struct loader *ld, const struct key *k, const config_s
 		if (!value || !check_text(ld, h, w, value))
 			continue;
 		struct dl_header *hd = &trunk->headers[trunk->n_headers];
-		hd->name = dup(ld, name);
-		hd->value = dup(ld, value);
+		hd->name = str_dup(ld, name);
+		hd->value = str_dup(ld, value);
 		trunk->n_headers++;
 	}
 }
@@ -827,6 +1041,19 @@ static int member_line(const config_setting_t *grp, const char *name)
 	if (!s)
 		s = grp;
 	return s ? (int)config_setting_source_line(s) : 0;
+}
+
+/** Line of the string @p value in @p list, else of the list itself (0 when there is none). */
+static int elem_line(const config_setting_t *list, const char *value)
+{
+	for (int i = 0; list && value && i < config_setting_length(list); i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+
+		if (v && strcmp(v, value) == 0)
+			return (int)config_setting_source_line(e);
+	}
+	return list ? (int)config_setting_source_line(list) : 0;
 }
 
 /**
@@ -907,23 +1134,15 @@ static void prompts_done(struct loader *ld, const config_setting_t *grp, const c
 	ld->prompts_ok = true;
 	for (size_t i = 0; i < cfg->n_languages; i++) {
 		char *path = NULL;
-		int line = member_line(grp, "languages");
 
 		if (asprintf(&path, "%s/%s", cfg->prompt_dir, cfg->languages[i]) < 0) {
 			ld->nomem = true;
 			return;
 		}
 		ld->lang_ok[i] = is_dir(path);
-		if (!ld->lang_ok[i]) {
-			for (int j = 0; langs && j < config_setting_length(langs); j++) {
-				const config_setting_t *e =
-					config_setting_get_elem(langs, (unsigned)j);
-				const char *v = config_setting_get_string(e);
-				if (v && strcmp(v, cfg->languages[i]) == 0)
-					line = (int)config_setting_source_line(e);
-			}
-			err_line(ld, line, "prompts.languages: folder \"%s\" does not exist", path);
-		}
+		if (!ld->lang_ok[i])
+			err_line(ld, elem_line(langs, cfg->languages[i]),
+				 "prompts.languages: folder \"%s\" does not exist", path);
 		free(path);
 	}
 	check_prompt(ld, member_line(grp, "ringback"), "prompts.ringback", cfg->ringback_prompt);
@@ -948,7 +1167,7 @@ static void option_done(struct loader *ld, const config_setting_t *grp, const ch
 	struct dl_menu_option *o = (struct dl_menu_option *)base;
 
 	if (!o->label && o->digits)
-		o->label = dup(ld, o->digits);
+		o->label = str_dup(ld, o->digits);
 }
 
 /**
@@ -979,6 +1198,205 @@ static void menu_done(struct loader *ld, const config_setting_t *grp, const char
 	check_prompt(ld, member_line(grp, "invalid_prompt"), w, m->invalid_prompt);
 	where_key(w, where, "timeout_prompt");
 	check_prompt(ld, member_line(grp, "timeout_prompt"), w, m->timeout_prompt);
+}
+
+/** RFC 3261 §10.3 step 7: a shorter Expires is refused (423 with Min-Expires), a longer one cut
+ * down; the default a REGISTER without Expires gets must lie in that range too. */
+static void registrar_done(struct loader *ld, const config_setting_t *grp, const char *where,
+			   char *base)
+{
+	const struct dl_registrar *r = (const struct dl_registrar *)base;
+
+	/* 0: a value out of range, reported already. */
+	if (!r->min_expires_s || !r->max_expires_s || !r->default_expires_s)
+		return;
+	if (r->min_expires_s > r->max_expires_s)
+		err_line(ld, member_line(grp, "max_expires_s"), "registrar.max_expires_s (%u) must "
+			 "not be below registrar.min_expires_s (%u)", r->max_expires_s,
+			 r->min_expires_s);
+	else if (r->default_expires_s < r->min_expires_s ||
+		 r->default_expires_s > r->max_expires_s)
+		err_line(ld, member_line(grp, "default_expires_s"), "registrar.default_expires_s "
+			 "(%u) must be from min_expires_s (%u) to max_expires_s (%u)",
+			 r->default_expires_s, r->min_expires_s, r->max_expires_s);
+}
+
+/** The feature codes of struct dl_features, for the checks that compare them. */
+static const struct {
+	const char *key;
+	size_t off;
+} feature_codes[] = {
+	{ "login", OFF(dl_features, login) },
+	{ "logout", OFF(dl_features, logout) },
+	{ "break_start", OFF(dl_features, break_start) },
+	{ "break_end", OFF(dl_features, break_end) },
+};
+#define N_FEATURE_CODES (sizeof(feature_codes) / sizeof(feature_codes[0]))
+
+static const char *feature_code(const struct dl_features *f, size_t i)
+{
+	return get_ptr((const char *)f + feature_codes[i].off);
+}
+
+/**
+ * A clerk dials a feature code where a resident dials a department number: the two must differ
+ * or one of them could never be reached. A default code clashes with a number the file does
+ * give, so that is where the message points.
+ */
+static void features_done(struct loader *ld, const config_setting_t *grp, const char *where,
+			  char *base)
+{
+	const struct dl_features *f = (const struct dl_features *)base;
+	const config_setting_t *sip = config_setting_get_member(ld->root, "sip");
+	const config_setting_t *numbers = sip ? config_setting_get_member(sip, "numbers") : NULL;
+
+	for (size_t i = 0; i < N_FEATURE_CODES; i++) {
+		const char *key = feature_codes[i].key;
+		const char *code = feature_code(f, i);
+		const config_setting_t *s = grp ? config_setting_get_member(grp, key) : NULL;
+		bool twice = false;
+
+		if (!code)
+			continue;
+		for (size_t j = 0; j < i && !twice; j++) {
+			const char *other = feature_code(f, j);
+			if (!other || strcmp(code, other) != 0)
+				continue;
+			/* At the one the file gives when the other is a default. */
+			err_line(ld, s ? member_line(grp, key)
+				       : member_line(grp, feature_codes[j].key),
+				 "features.%s: \"%s\" is already features.%s", key, code,
+				 feature_codes[j].key);
+			twice = true;
+		}
+		if (twice || !config_is_number(ld->cfg, code))
+			continue;
+		if (s)
+			err_at(ld, s, "features.%s: \"%s\" is also a department number "
+			       "(sip.numbers)", key, code);
+		else
+			err_line(ld, elem_line(numbers, code), "sip.numbers: \"%s\" is also the "
+				 "feature code features.%s (its default): choose another number or "
+				 "set features.%s", code, key, key);
+	}
+	check_prompt(ld, member_line(grp, "ok_prompt"), "features.ok_prompt", f->ok_prompt);
+	check_prompt(ld, member_line(grp, "error_prompt"), "features.error_prompt",
+		     f->error_prompt);
+}
+
+static void queue_done(struct loader *ld, const config_setting_t *grp, const char *where,
+		       char *base)
+{
+	const struct dl_queue *q = (const struct dl_queue *)base;
+	const config_setting_t *wait = config_setting_get_member(grp, "max_wait_ms");
+	char w[WHERE_MAX];
+
+	where_key(w, where, "music");
+	check_prompt(ld, member_line(grp, "music"), w, q->music);
+
+	/* max_wait_ms = 0 leaves only max_attempts, which counts clerks rung: while no clerk is
+	 * available none is rung, so a caller waiting for one would wait for ever. */
+	if (q->wait_for_clerk && wait && (config_setting_type(wait) == CONFIG_TYPE_INT ||
+					  config_setting_type(wait) == CONFIG_TYPE_INT64) &&
+	    config_setting_get_int64(wait) == 0)
+		err_line(ld, member_line(grp, "wait_for_clerk"), "%s.wait_for_clerk needs "
+			 "max_wait_ms above 0: with no clerk available the caller would wait for "
+			 "ever", where);
+}
+
+/**
+ * An extension is dialed like a department number or a feature code, so it must be neither.
+ * Nor may a feature code start with it, or it with one: a desk phone whose dial plan sends as
+ * soon as the digits match an entry (a digit map) would never let the longer one be dialed.
+ */
+static void check_clerk_extension(struct loader *ld, const config_setting_t *grp,
+				  const char *where, const struct dl_clerk *c, size_t self)
+{
+	const struct dl_config *cfg = ld->cfg;
+	const char *ext = c->extension;
+	int line = member_line(grp, "extension");
+
+	for (size_t j = 0; j < self; j++) {
+		const struct dl_clerk *o = &cfg->clerks[j];
+		if (!o->extension || strcmp(o->extension, ext) != 0)
+			continue;
+		err_line(ld, line, "%s.extension: \"%s\" is already the extension of the clerk "
+			 "at line %d", where, ext, o->line);
+		return;
+	}
+	if (config_is_number(cfg, ext)) {
+		err_line(ld, line, "%s.extension: \"%s\" is also a department number "
+			 "(sip.numbers)", where, ext);
+		return;
+	}
+	for (size_t i = 0; i < N_FEATURE_CODES; i++) {
+		const char *code = feature_code(&cfg->features, i);
+		size_t n;
+
+		if (!code)
+			continue;
+		n = strlen(code) < strlen(ext) ? strlen(code) : strlen(ext);
+		if (strncmp(code, ext, n) != 0)
+			continue;
+		if (strcmp(code, ext) == 0)
+			err_line(ld, line, "%s.extension: \"%s\" is also the feature code "
+				 "features.%s", where, ext, feature_codes[i].key);
+		else
+			err_line(ld, line, "%s.extension: \"%s\" and the feature code features.%s "
+				 "(\"%s\") must not start one another", where, ext,
+				 feature_codes[i].key, code);
+		return;
+	}
+}
+
+/** Runs with the clerks before this one loaded (the array is filled in file order). */
+static void clerk_done(struct loader *ld, const config_setting_t *grp, const char *where,
+		       char *base)
+{
+	const struct dl_config *cfg = ld->cfg;
+	struct dl_clerk *c = (struct dl_clerk *)base;
+	size_t self = (size_t)(c - cfg->clerks);
+	const config_setting_t *queues = config_setting_get_member(grp, "queues");
+
+	if (!c->name && c->id)
+		c->name = str_dup(ld, c->id);
+	for (size_t j = 0; c->id && j < self; j++) {
+		if (!cfg->clerks[j].id || strcmp(cfg->clerks[j].id, c->id) != 0)
+			continue;
+		err_line(ld, member_line(grp, "id"), "%s.id: \"%s\" is already the id of the "
+			 "clerk at line %d", where, c->id, cfg->clerks[j].line);
+		break;
+	}
+	if (c->extension)
+		check_clerk_extension(ld, grp, where, c, self);
+	/* The queues section is walked before the clerks. */
+	for (size_t i = 0; i < c->n_queues; i++) {
+		if (!config_queue(cfg, c->queues[i]))
+			err_line(ld, elem_line(queues, c->queues[i]), "%s.queues: queue \"%s\" "
+				 "does not exist", where, c->queues[i]);
+	}
+}
+
+/**
+ * The node name defaults to the host name: unique per machine and the same after a restart,
+ * which is what the agent database needs of it (dl_config.node_id).
+ */
+static void redis_done(struct loader *ld, const config_setting_t *grp, const char *where,
+		       char *base)
+{
+	struct dl_config *cfg = (struct dl_config *)base;
+	char host[HOST_NAME_MAX + 1];
+
+	if (cfg->node_id || (grp && config_setting_get_member(grp, "node")))
+		return;
+	/* POSIX leaves a truncated name without its NUL. */
+	host[sizeof(host) - 1] = '\0';
+	if (gethostname(host, sizeof(host) - 1) != 0 || !node_ok(host)) {
+		err_at(ld, grp, "redis.node: the host name cannot be used as the node name "
+		       "(letters, digits and - _ . only): set redis.node");
+		return;
+	}
+	cfg->node_id = str_dup(ld, host);
 }
 
 static ssize_t menu_index(const struct dl_config *cfg, const char *name)
@@ -1017,8 +1435,9 @@ static void check_references(struct loader *ld, const struct dl_action_list *l)
 					 a->arg);
 			break;
 		case DL_ACT_QUEUE:
-			/* Clerk queues (Procedure 46 §5) have no section in the format yet. */
-			err_line(ld, a->line, "queue \"%s\" is not configured", a->arg);
+			if (!config_queue(cfg, a->arg))
+				err_line(ld, a->line, "queue \"%s\" does not exist%s", a->arg,
+					 cfg->n_queues ? "" : " (the file has no queues)");
 			break;
 		case DL_ACT_PLAY:
 			snprintf(what, sizeof(what), "play:%s", a->arg);
@@ -1028,6 +1447,15 @@ static void check_references(struct loader *ld, const struct dl_action_list *l)
 			break;
 		}
 	}
+}
+
+static ssize_t queue_index(const struct dl_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_queues; i++) {
+		if (cfg->queues[i].name && strcmp(cfg->queues[i].name, name) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
 }
 
 static bool list_leads_out(const struct dl_config *cfg, const bool *out,
@@ -1042,6 +1470,91 @@ static bool list_leads_out(const struct dl_config *cfg, const bool *out,
 		return j >= 0 && out[j];
 	}
 	return true;           /* trunk, queue, hangup */
+}
+
+/** Does a queue's on_overflow lead out, given the menus (@p mout) and queues (@p qout) that do? */
+static bool overflow_leads_out(const struct dl_config *cfg, const bool *mout, const bool *qout,
+			       const struct dl_queue *q)
+{
+	const struct dl_action *end = list_end(&q->on_overflow);
+	ssize_t j;
+
+	if (!end)
+		return false;  /* only plays: nothing is left to do with the caller */
+	switch (end->type) {
+	case DL_ACT_MENU:
+		/* A menu or queue that does not exist is reported as such, not again here. */
+		j = menu_index(cfg, end->arg);
+		return j < 0 || mout[j];
+	case DL_ACT_QUEUE:
+		if (strcmp(end->arg, q->name) == 0)
+			return false;
+		j = queue_index(cfg, end->arg);
+		return j < 0 || qout[j];
+	default:
+		return true;   /* trunk, hangup */
+	}
+}
+
+/**
+ * A menu counts a queue as a way out (a clerk may answer), but a queue's on_overflow runs when
+ * none does, so it must get the caller somewhere without one: a trunk, hangup, a menu with a
+ * way out, or another queue whose overflow does. Least fixed point again, over the queues.
+ */
+static void check_overflow_exits(struct loader *ld, const bool *mout)
+{
+	const struct dl_config *cfg = ld->cfg;
+	bool *qout = calloc(cfg->n_queues ? cfg->n_queues : 1, sizeof(*qout));
+	bool changed = true;
+
+	if (!qout) {
+		ld->nomem = true;
+		return;
+	}
+	while (changed) {
+		changed = false;
+		for (size_t i = 0; i < cfg->n_queues; i++) {
+			if (qout[i] || !overflow_leads_out(cfg, mout, qout, &cfg->queues[i]))
+				continue;
+			qout[i] = true;
+			changed = true;
+		}
+	}
+	for (size_t i = 0; i < cfg->n_queues; i++) {
+		const struct dl_queue *q = &cfg->queues[i];
+		const struct dl_action *end = list_end(&q->on_overflow);
+
+		/* Empty: its actions were wrong or missing, and are reported. */
+		if (qout[i] || !q->on_overflow.n)
+			continue;
+		if (end && end->type == DL_ACT_QUEUE && strcmp(end->arg, q->name) == 0)
+			err_line(ld, end->line, "queue \"%s\": on_overflow sends the caller back "
+				 "into the queue it overflowed from", q->name);
+		else
+			err_line(ld, q->on_overflow.v[q->on_overflow.n - 1].line, "queue \"%s\": "
+				 "on_overflow has no way out: no trunk, hangup or menu with a way "
+				 "out can be reached from it", q->name);
+	}
+	free(qout);
+}
+
+/** A queue nobody serves would send every caller to its overflow: a mistake, not a policy. */
+static void check_queue_clerks(struct loader *ld)
+{
+	const struct dl_config *cfg = ld->cfg;
+
+	for (size_t i = 0; i < cfg->n_queues; i++) {
+		const struct dl_queue *q = &cfg->queues[i];
+		bool served = false;
+
+		for (size_t j = 0; j < cfg->n_clerks && !served; j++) {
+			for (size_t k = 0; k < cfg->clerks[j].n_queues && !served; k++)
+				served = strcmp(cfg->clerks[j].queues[k], q->name) == 0;
+		}
+		if (!served)
+			err_line(ld, q->line, "queue \"%s\" has no clerks: no clerk lists it in "
+				 "queues", q->name);
+	}
 }
 
 /**
@@ -1078,6 +1591,7 @@ static void check_exits(struct loader *ld)
 			err_line(ld, cfg->menus[i].line, "menu \"%s\" has no way out: no trunk, "
 				 "queue or hangup can be reached from it", cfg->menus[i].name);
 	}
+	check_overflow_exits(ld, out);
 	free(out);
 }
 
@@ -1106,6 +1620,9 @@ static void root_done(struct loader *ld, const config_setting_t *root, const cha
 		check_references(ld, &m->on_max_failures);
 		check_references(ld, &m->on_max_timeouts);
 	}
+	for (size_t i = 0; i < cfg->n_queues; i++)
+		check_references(ld, &cfg->queues[i].on_overflow);
+	check_queue_clerks(ld);
 	check_exits(ld);
 }
 
@@ -1220,13 +1737,92 @@ static const struct key prompts_keys[] = {
 };
 static const struct table prompts_table = TABLE(prompts_keys, .done = prompts_done);
 
+/* RFC 3261 §10.2.1.1 suggests 3600 s as a client's default; a day bounds how long a phone that
+ * vanished keeps its binding. */
+static const struct key registrar_keys[] = {
+	{ .name = "realm", .type = KT_STRING, .off = OFF(dl_registrar, realm),
+	  .def_str = "deskline", .check = check_quotable },
+	{ .name = "min_expires_s", .type = KT_UINT, .off = OFF(dl_registrar, min_expires_s),
+	  .min = 1, .max = 86400, .def_int = 60 },
+	{ .name = "max_expires_s", .type = KT_UINT, .off = OFF(dl_registrar, max_expires_s),
+	  .min = 1, .max = 86400, .def_int = 3600 },
+	{ .name = "default_expires_s", .type = KT_UINT,
+	  .off = OFF(dl_registrar, default_expires_s), .min = 1, .max = 86400, .def_int = 600 },
+	{ .name = "nonce_ttl_s", .type = KT_UINT, .off = OFF(dl_registrar, nonce_ttl_s),
+	  .min = 10, .max = 86400, .def_int = 300 },
+};
+static const struct table registrar_table = TABLE(registrar_keys, .done = registrar_done);
+
+static const struct key features_keys[] = {
+	{ .name = "login", .type = KT_STRING, .off = OFF(dl_features, login),
+	  .def_str = "*21", .check = check_feature_code },
+	{ .name = "logout", .type = KT_STRING, .off = OFF(dl_features, logout),
+	  .def_str = "*22", .check = check_feature_code },
+	{ .name = "break_start", .type = KT_STRING, .off = OFF(dl_features, break_start),
+	  .def_str = "*23", .check = check_feature_code },
+	{ .name = "break_end", .type = KT_STRING, .off = OFF(dl_features, break_end),
+	  .def_str = "*24", .check = check_feature_code },
+	{ .name = "ok_prompt", .type = KT_STRING, .off = OFF(dl_features, ok_prompt),
+	  .empty_null = true, .check = check_name },
+	{ .name = "error_prompt", .type = KT_STRING, .off = OFF(dl_features, error_prompt),
+	  .empty_null = true, .check = check_name },
+};
+static const struct table features_table = TABLE(features_keys, .done = features_done);
+
+static const struct key queue_keys[] = {
+	{ .name = "strategy", .type = KT_CUSTOM, .off = OFF(dl_queue, strategy),
+	  .parse = parse_strategy },
+	{ .name = "music", .type = KT_STRING, .off = OFF(dl_queue, music), .empty_null = true,
+	  .check = check_name },
+	{ .name = "ring_timeout_ms", .type = KT_UINT, .off = OFF(dl_queue, ring_timeout_ms),
+	  .min = 1000, .max = 300000, .def_int = 15000 },
+	/* 0: no time limit, only max_attempts. */
+	{ .name = "max_wait_ms", .type = KT_UINT, .off = OFF(dl_queue, max_wait_ms),
+	  .min = 0, .max = 3600000, .def_int = 90000 },
+	{ .name = "max_attempts", .type = KT_UINT, .off = OFF(dl_queue, max_attempts),
+	  .min = 1, .max = 100, .def_int = 6 },
+	{ .name = "wrap_up_ms", .type = KT_UINT, .off = OFF(dl_queue, wrap_up_ms),
+	  .min = 0, .max = 3600000, .def_int = 30000 },
+	{ .name = "max_no_answer", .type = KT_UINT, .off = OFF(dl_queue, max_no_answer),
+	  .min = 1, .max = 100, .def_int = 3 },
+	{ .name = "wait_for_clerk", .type = KT_BOOL, .off = OFF(dl_queue, wait_for_clerk) },
+	{ .name = "on_overflow", .type = KT_ACTIONS, .off = OFF(dl_queue, on_overflow),
+	  .required = true },
+};
+static const struct table queue_table = TABLE(queue_keys,
+	.size = sizeof(struct dl_queue), .name_off = OFF(dl_queue, name),
+	.line_off = OFF(dl_queue, line), .done = queue_done);
+
+/* "id" before "password": the password is hashed with the id. */
+static const struct key clerk_keys[] = {
+	{ .name = "id", .type = KT_STRING, .off = OFF(dl_clerk, id), .required = true,
+	  .check = check_clerk_id },
+	{ .name = "extension", .type = KT_STRING, .off = OFF(dl_clerk, extension),
+	  .required = true, .check = check_extension },
+	{ .name = "name", .type = KT_STRING, .off = OFF(dl_clerk, name),
+	  .check = check_quotable },
+	{ .name = "email", .type = KT_STRING, .off = OFF(dl_clerk, email), .required = true,
+	  .check = check_email },
+	{ .name = "ha1", .type = KT_STRING, .off = OFF(dl_clerk, ha1), .lower = true,
+	  .check = check_ha1 },
+	/* Fills ha1 as well; freed through the "ha1" entry. */
+	{ .name = "password", .type = KT_CUSTOM, .off = OFF(dl_clerk, ha1),
+	  .parse = parse_password },
+	{ .name = "queues", .type = KT_STRINGS, .off = OFF(dl_clerk, queues),
+	  .count_off = OFF(dl_clerk, n_queues), .unique = true, .check = check_name },
+};
+static const struct table clerk_table = TABLE(clerk_keys,
+	.size = sizeof(struct dl_clerk), .line_off = OFF(dl_clerk, line), .done = clerk_done);
+
 static const struct key redis_keys[] = {
 	{ .name = "address", .type = KT_STRING, .off = OFF(dl_config, redis_address),
 	  .def_str = "127.0.0.1:6379", .check = check_redis_address },
 	{ .name = "prefix", .type = KT_STRING, .off = OFF(dl_config, redis_prefix),
 	  .def_str = "dl:", .check = check_text },
+	{ .name = "node", .type = KT_STRING, .off = OFF(dl_config, node_id),
+	  .check = check_node },
 };
-static const struct table redis_table = TABLE(redis_keys);
+static const struct table redis_table = TABLE(redis_keys, .done = redis_done);
 
 static const struct key log_keys[] = {
 	{ .name = "level", .type = KT_CUSTOM, .off = OFF(dl_config, log_level),
@@ -1246,6 +1842,16 @@ static const struct key root_keys[] = {
 	  .count_off = OFF(dl_config, n_trunks), .sub = &trunk_table },
 	{ .name = "menus", .type = KT_NAMED, .off = OFF(dl_config, menus),
 	  .count_off = OFF(dl_config, n_menus), .required = true, .min = 1, .sub = &menu_table },
+	/* registrar (the realm) and features before the clerks; queues before the clerks that
+	 * name them. */
+	{ .name = "registrar", .type = KT_SECTION, .off = OFF(dl_config, registrar),
+	  .sub = &registrar_table },
+	{ .name = "features", .type = KT_SECTION, .off = OFF(dl_config, features),
+	  .sub = &features_table },
+	{ .name = "queues", .type = KT_NAMED, .off = OFF(dl_config, queues),
+	  .count_off = OFF(dl_config, n_queues), .sub = &queue_table },
+	{ .name = "clerks", .type = KT_LIST, .off = OFF(dl_config, clerks),
+	  .count_off = OFF(dl_config, n_clerks), .sub = &clerk_table },
 	{ .name = "redis", .type = KT_SECTION, .sub = &redis_table },
 	{ .name = "log", .type = KT_SECTION, .sub = &log_table },
 };
@@ -1342,7 +1948,7 @@ static void parse_strings(struct loader *ld, const struct key *k, const config_s
 			err_at(ld, e, "%s: \"%s\" is listed twice", w, str);
 			continue;
 		}
-		v[*n] = dup(ld, str);
+		v[*n] = str_dup(ld, str);
 		if (v[*n])
 			(*n)++;
 	}
@@ -1394,7 +2000,7 @@ static void parse_elements(struct loader *ld, const struct key *k, const config_
 		int line = (int)config_setting_source_line(e);
 		memcpy(elem + t->line_off, &line, sizeof(line));
 		if (named)
-			set_ptr(elem + t->name_off, dup(ld, config_setting_name(e)));
+			set_ptr(elem + t->name_off, str_dup(ld, config_setting_name(e)));
 		parse_group(ld, t, e, w, elem);
 	}
 }
@@ -1418,7 +2024,12 @@ static void parse_key(struct loader *ld, const struct key *k, const config_setti
 		}
 		if (k->check && !k->check(ld, s, where, str))
 			return;
-		*(char **)field = k->type == KT_PATH ? resolve(ld, str) : dup(ld, str);
+		char *copy = k->type == KT_PATH ? resolve(ld, str) : str_dup(ld, str);
+		for (char *p = copy; k->lower && p && *p; p++) {
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		}
+		*(char **)field = copy;
 		return;
 	}
 	case KT_UINT:
@@ -1477,7 +2088,7 @@ static void parse_absent(struct loader *ld, const struct key *k, const config_se
 	case KT_PATH:
 		if (k->def_str)
 			*(char **)field = k->type == KT_PATH ? resolve(ld, k->def_str)
-							    : dup(ld, k->def_str);
+							    : str_dup(ld, k->def_str);
 		return;
 	case KT_UINT:
 	case KT_U16:
@@ -1638,7 +2249,7 @@ int config_load(struct dl_config **cfgp, const char *path, struct dl_config_erro
 		goto out;
 	}
 	cfg->refs = 1;
-	cfg->path = dup(&ld, path);
+	cfg->path = str_dup(&ld, path);
 	ld.cfg = cfg;
 
 	/* Not in the file format: a trunk without on_failure hangs up. */
@@ -1660,7 +2271,8 @@ int config_load(struct dl_config **cfgp, const char *path, struct dl_config_erro
 		goto out;
 	}
 
-	parse_group(&ld, &root_table, config_root_setting(&lc), "", (char *)cfg);
+	ld.root = config_root_setting(&lc);
+	parse_group(&ld, &root_table, ld.root, "", (char *)cfg);
 	if (ld.errn)
 		err = EINVAL;
 
@@ -1709,7 +2321,8 @@ void config_errors_clear(struct dl_config_errors *errs)
 	errs->n = 0;
 }
 
-/* Menus and trunks are a handful: a linear search costs less than keeping an index. */
+/* Menus, trunks, queues and clerks are a handful: a linear search costs less than keeping an
+ * index. */
 
 const struct dl_menu *config_menu(const struct dl_config *cfg, const char *name)
 {
@@ -1736,4 +2349,58 @@ bool config_is_number(const struct dl_config *cfg, const char *user)
 			return true;
 	}
 	return false;
+}
+
+const struct dl_queue *config_queue(const struct dl_config *cfg, const char *name)
+{
+	for (size_t i = 0; cfg && name && i < cfg->n_queues; i++) {
+		if (cfg->queues[i].name && strcmp(cfg->queues[i].name, name) == 0)
+			return &cfg->queues[i];
+	}
+	return NULL;
+}
+
+const struct dl_clerk *config_clerk(const struct dl_config *cfg, const char *id)
+{
+	for (size_t i = 0; cfg && id && i < cfg->n_clerks; i++) {
+		if (cfg->clerks[i].id && strcmp(cfg->clerks[i].id, id) == 0)
+			return &cfg->clerks[i];
+	}
+	return NULL;
+}
+
+const struct dl_clerk *config_clerk_by_extension(const struct dl_config *cfg, const char *ext)
+{
+	for (size_t i = 0; cfg && ext && i < cfg->n_clerks; i++) {
+		if (cfg->clerks[i].extension && strcmp(cfg->clerks[i].extension, ext) == 0)
+			return &cfg->clerks[i];
+	}
+	return NULL;
+}
+
+const char *config_strategy_name(enum dl_hunt_strategy s)
+{
+	return (size_t)s < N_STRATEGIES ? strategy_names[s] : "unknown";
+}
+
+/*
+ * Runs per request from an unknown peer. Every source is parsed again each time: a few
+ * inet_pton() calls cost far less than parsing the SIP message, and the public struct keeps
+ * the addresses as written. The sources of two trunks may overlap (a test bed on one host):
+ * the first trunk in the file wins.
+ */
+const struct dl_trunk *config_trunk_by_source(const struct dl_config *cfg, const char *addr)
+{
+	unsigned char want[16], have[16];
+
+	if (!cfg || !ip_canon(addr, want))
+		return NULL;
+	for (size_t i = 0; i < cfg->n_trunks; i++) {
+		const struct dl_trunk *t = &cfg->trunks[i];
+		for (size_t j = 0; j < t->n_sources; j++) {
+			if (ip_canon(t->sources[j], have) && memcmp(want, have, sizeof(want)) == 0)
+				return t;
+		}
+	}
+	return NULL;
 }

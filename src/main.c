@@ -21,6 +21,8 @@
 #include "deskline/cdr.h"
 #include "deskline/log.h"
 #include "deskline/media.h"
+#include "deskline/presence.h"
+#include "deskline/registrar.h"
 #include "deskline/sip.h"
 
 #ifndef SYSCONFDIR
@@ -127,10 +129,17 @@ static void reload(struct app *app, const char *path)
 
 	runtime_unref(app->rt);
 	app->rt = rt;
+	presence_configure(app->presence, rt->cfg);
 	log_init("deskline", cfg->log_level, cfg->log_syslog);
 	open_cdr(app);
 	log_notice(NULL, "configuration reloaded from %s (%zu calls keep the old one)", path,
 		   app->n_calls);
+}
+
+/** The heartbeat's list of this node's calls with a clerk (presence_calls_h). */
+static size_t live_calls(const char **ids, size_t max, void *arg)
+{
+	return call_live_ids((struct app *)arg, ids, max);
 }
 
 struct signal_ctx {
@@ -250,6 +259,13 @@ int main(int argc, char **argv)
 	}
 	if (open_cdr(&app) != 0)
 		goto out_media;
+	err = presence_alloc(&app.presence, app.root, app.rt->cfg, live_calls, &app);
+	if (!err)
+		err = registrar_alloc(&app.registrar, app.root, app.presence);
+	if (err) {
+		log_err(NULL, "presence/registrar: %s", strerror(err));
+		goto out_sip;
+	}
 	if (sip_start(&app) != 0)
 		goto out_sip;
 	if (call_sweep_start(&app) != 0)
@@ -282,6 +298,8 @@ int main(int argc, char **argv)
 	if (app.sweep)
 		su_timer_destroy(app.sweep);
 	sip_destroy(&app);
+	registrar_free(app.registrar);
+	presence_free(app.presence);
 	cdr_close(app.cdr);
  out_media:
 	media_engine_free(app.media);

@@ -335,6 +335,15 @@ static int set_load_lang(struct prompt_set *ps, const struct dl_config *cfg, con
 		rc = set_load_list(ps, dir, lang, &cfg->on_trunk_failure, errs);
 	if (rc == 0)
 		rc = set_load(ps, dir, lang, cfg->ringback_prompt, errs);
+	for (size_t q = 0; q < cfg->n_queues && rc == 0; q++) {
+		rc = set_load(ps, dir, lang, cfg->queues[q].music, errs);
+		if (rc == 0)
+			rc = set_load_list(ps, dir, lang, &cfg->queues[q].on_overflow, errs);
+	}
+	if (rc == 0)
+		rc = set_load(ps, dir, lang, cfg->features.ok_prompt, errs);
+	if (rc == 0)
+		rc = set_load(ps, dir, lang, cfg->features.error_prompt, errs);
 	return rc;
 }
 

@@ -11,7 +11,7 @@
 #include "deskline/log.h"
 
 /** Methods deskline takes part in (Allow header, RFC 3261 §20.5). */
-#define SIP_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+#define SIP_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"
 
 int sip_start(struct app *app)
 {
@@ -24,6 +24,8 @@ int sip_start(struct app *app)
 					NUTAG_AUTOANSWER(0),
 					NUTAG_AUTOALERT(0),
 					NUTAG_ENABLEMESSAGE(0),
+					/* REGISTER is answered by registrar.c, not the stack. */
+					NUTAG_APPL_METHOD("REGISTER"),
 					SIPTAG_ALLOW_STR(SIP_ALLOW),
 					SIPTAG_SUPPORTED_STR("timer"),
 					SIPTAG_USER_AGENT_STR(cfg->user_agent),

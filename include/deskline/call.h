@@ -39,6 +39,8 @@ void runtime_unref(struct dl_runtime *rt);
 struct call;
 struct cdr;
 struct media_engine;
+struct presence;
+struct registrar;
 
 /** The daemon: one su_root loop and everything that runs on it. */
 struct app {
@@ -48,6 +50,8 @@ struct app {
 	size_t n_nua_down;           /**< nua instances that finished nua_shutdown */
 	struct dl_runtime *rt;       /**< what new calls use */
 	struct media_engine *media;
+	struct presence *presence;   /**< clerks' state in Redis */
+	struct registrar *registrar; /**< clerks' phone registrations */
 	struct cdr *cdr;
 	struct call *calls;          /**< live calls, doubly linked */
 	size_t n_calls;
@@ -71,6 +75,15 @@ void call_nua_event(nua_event_t event, int status, char const *phrase, nua_t *nu
  * @return 0 or ENOMEM.
  */
 int call_sweep_start(struct app *app);
+
+/**
+ * Call-IDs of the calls that have a clerk ringing or on the line, for the presence heartbeat.
+ *
+ * @param ids  filled with borrowed strings (valid until the next loop turn)
+ * @param max  size of @p ids
+ * @return how many were filled in.
+ */
+size_t call_live_ids(struct app *app, const char **ids, size_t max);
 
 /**
  * Hang up every call (BYE or CANCEL on every leg). Used on the second SIGTERM.

@@ -97,6 +97,61 @@ struct dl_media_config {
 	uint8_t telephone_event_pt;/**< payload type deskline offers for RFC 4733 (96–127) */
 };
 
+/** How a queue picks the clerk to ring (Procedure 46 §5: "the most available employee"). */
+enum dl_hunt_strategy {
+	DL_HUNT_FEWEST_TASKS = 0, /**< fewest open tickets, then longest idle (default) */
+	DL_HUNT_LONGEST_IDLE,     /**< longest idle since the last call */
+	DL_HUNT_RING_ALL,         /**< ring every available clerk; the first to answer wins */
+};
+
+/** A clerk (agent): a department employee with a SIP desk phone. */
+struct dl_clerk {
+	char *id;                 /**< account name: SIP digest username, Redis key ([a-z0-9_.-]) */
+	char *extension;          /**< digits others dial to reach this clerk directly */
+	char *name;               /**< display name (UTF-8); the id when the file gives none */
+	char *email;
+	char *ha1;                /**< MD5(id ":" realm ":" password), 32 lower-case hex digits —
+				       from `ha1`, or computed from `password` at load */
+	char **queues;            /**< queues this clerk serves */
+	size_t n_queues;
+	int line;
+};
+
+/** A queue of callers hunting for a clerk (the `queue:NAME` action). */
+struct dl_queue {
+	char *name;
+	enum dl_hunt_strategy strategy;
+	char *music;                       /**< prompt looped while the caller waits; NULL = ringback */
+	unsigned ring_timeout_ms;          /**< how long one clerk's phone rings */
+	unsigned max_wait_ms;              /**< total time a caller hunts before overflow */
+	unsigned max_attempts;             /**< clerks rung (in turn) before overflow */
+	unsigned wrap_up_ms;               /**< after a queue call, before the clerk is offered again */
+	unsigned max_no_answer;            /**< unanswered rings in a row that put a clerk on break */
+	bool wait_for_clerk;               /**< no clerk available: false = overflow at once; true =
+					        keep trying until max_wait_ms */
+	struct dl_action_list on_overflow; /**< when no clerk can take the call */
+	int line;
+};
+
+/** Feature codes clerks dial from their phones (default *21 … *24). */
+struct dl_features {
+	char *login;              /**< → available */
+	char *logout;             /**< → logged_out */
+	char *break_start;        /**< → break */
+	char *break_end;          /**< → available */
+	char *ok_prompt;          /**< played when the change was made */
+	char *error_prompt;       /**< played when it could not be made */
+};
+
+/** REGISTER handling and digest authentication (RFC 3261 §10, §22; RFC 2617). */
+struct dl_registrar {
+	char *realm;              /**< digest realm; changing it invalidates every stored ha1 */
+	unsigned min_expires_s;   /**< shorter Expires → 423 Interval Too Brief with Min-Expires */
+	unsigned max_expires_s;   /**< longer Expires is cut down to this */
+	unsigned default_expires_s; /**< when the REGISTER names none */
+	unsigned nonce_ttl_s;     /**< a nonce older than this gets a challenge with stale=true */
+};
+
 /** The whole configuration. */
 struct dl_config {
 	char *path;                /**< file it was loaded from */
@@ -125,9 +180,20 @@ struct dl_config {
 	struct dl_menu *menus;
 	size_t n_menus;
 
+	/* clerks, queues, feature codes, registrar (Procedure 46 §5) */
+	struct dl_clerk *clerks;
+	size_t n_clerks;
+	struct dl_queue *queues;
+	size_t n_queues;
+	struct dl_features features;
+	struct dl_registrar registrar;
+
 	/* redis */
 	char *redis_address;       /**< "unix:/path" or "host:port" */
 	char *redis_prefix;        /**< key prefix, "dl:" by default */
+	char *node_id;             /**< this node's name in Redis (default: the host name); must
+				        be unique among nodes sharing one Redis and stable across
+				        restarts, so a restarted node finds the clerks it owned */
 
 	/* log */
 	int log_level;             /**< syslog priority */
@@ -149,7 +215,9 @@ struct dl_config_errors {
  * Checks: unknown keys, wrong types, missing required keys, bad SIP URIs, an RTP port range that
  * holds fewer than two calls, unknown codecs, prompt files missing in any language, menu options
  * or handlers naming a menu/trunk that does not exist, menus that cannot reach an exit (a trunk,
- * queue or hangup) — a loop without exit.
+ * queue or hangup) — a loop without exit; for clerks, queues, feature codes and the registrar:
+ * ids, extensions and feature codes that clash with each other or the department numbers, a
+ * password or ha1 per clerk, queues without clerks, queue overflows without a way out.
  *
  * @param cfgp  on success *cfgp is a new configuration with one reference (free: config_unref)
  * @param path  file name
@@ -205,6 +273,37 @@ const struct dl_trunk *config_trunk(const struct dl_config *cfg, const char *nam
  * @return true when it is.
  */
 bool config_is_number(const struct dl_config *cfg, const char *user);
+
+/**
+ * Find a queue by name.
+ *
+ * @return the queue (owned by cfg) or NULL.
+ */
+const struct dl_queue *config_queue(const struct dl_config *cfg, const char *name);
+
+/**
+ * Find a clerk by account id.
+ *
+ * @return the clerk (owned by cfg) or NULL.
+ */
+const struct dl_clerk *config_clerk(const struct dl_config *cfg, const char *id);
+
+/**
+ * Find a clerk by extension.
+ *
+ * @return the clerk (owned by cfg) or NULL.
+ */
+const struct dl_clerk *config_clerk_by_extension(const struct dl_config *cfg, const char *ext);
+
+/** Name of a strategy as written in the file ("fewest-tasks", "longest-idle", "ring-all"). */
+const char *config_strategy_name(enum dl_hunt_strategy s);
+
+/**
+ * Is @p addr (an IP literal) one of the source addresses of a configured trunk?
+ *
+ * @return the trunk, or NULL.
+ */
+const struct dl_trunk *config_trunk_by_source(const struct dl_config *cfg, const char *addr);
 
 /**
  * Parse one action string ("menu:main", "trunk:payment", "play:x", "hangup", "lang:en",

@@ -77,7 +77,8 @@ make_short_prompts() {
 	python3 - "$dir" <<'PY'
 import math, os, struct, sys, wave
 root = sys.argv[1]
-names = ["main-greeting", "invalid", "no-input", "goodbye", "try-later", "transfer-callcenter"]
+names = ["main-greeting", "invalid", "no-input", "goodbye", "try-later", "transfer-callcenter",
+         "feature-ok", "feature-error", "queue-music"]
 for lang in ("he", "en"):
     os.makedirs(os.path.join(root, lang), exist_ok=True)
     for n in names:
@@ -130,6 +131,13 @@ sipp_uas() {
 	local sf=$1 port=$2; shift 2
 	spawn env -C "$T" sipp -sf "$sf" -i 127.0.0.1 -p "$port" -mp "$(free_rtp_base)" -nostdin \
 		-trace_logs -trace_err -trace_msg "$@" >"$T/uas-$port.out" 2>&1
+	# Calls must not reach the port before sipp listens on it.
+	for _ in $(seq 100); do
+		ss -Hlun "sport = :$port" 2>/dev/null | grep -q . && return 0
+		sleep 0.05
+	done
+	echo "sipp did not start listening on $port"; cat "$T/uas-$port.out"
+	return 1
 }
 
 # sipp as a UAC in the foreground; returns sipp's exit status (0 = every call succeeded).
@@ -155,4 +163,110 @@ wait_grep() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# ---- clerks and Redis -------------------------------------------------------------------
+
+# Start a real redis-server on $T/redis.sock (append-only file on, so a restart keeps the
+# clerks' state as a production Redis with persistence would).
+start_redis() {
+	spawn redis-server --port 0 --unixsocket "$T/redis.sock" --unixsocketperm 700 \
+		--dir "$T" --save "" --appendonly yes --appendfsync always --logfile "$T/redis.log"
+	REDIS_PID=$LAST_PID
+	for _ in $(seq 100); do
+		rcli PING 2>/dev/null | grep -q PONG && return 0
+		sleep 0.05
+	done
+	echo "redis-server did not start"; cat "$T/redis.log"
+	return 1
+}
+
+rcli() {
+	redis-cli -s "$T/redis.sock" "$@"
+}
+
+# A clerk's state in Redis.
+agent_state() {
+	rcli HGET "dl:agent:$1" state
+}
+
+# Wait until a clerk is in a state (up to N tenths of a second, default 100).
+wait_state() {
+	local id=$1 state=$2 tenths=${3:-100}
+	for _ in $(seq "$tenths"); do
+		[ "$(agent_state "$id")" = "$state" ] && return 0
+		sleep 0.1
+	done
+	echo "clerk $id is $(agent_state "$id"), not $state"
+	return 1
+}
+
+# Replace the sample's clerks with N generated ones: c01…cNN, extensions 301…, password
+# pw-cNN, all in the queue "collection".
+clerks_block() {
+	python3 - "$1" <<'PY'
+import sys
+n = int(sys.argv[1])
+rows = []
+for i in range(1, n + 1):
+    rows.append('  { id = "c%02d"; extension = "%d"; name = "Clerk %d"; email = "c%02d@example.org";'
+                ' password = "pw-c%02d"; queues = [ "collection" ]; }' % (i, 300 + i, i, i, i))
+print("clerks = (\n" + ",\n".join(rows) + "\n);")
+PY
+}
+
+# A configuration for clerk tests: our Redis, short timers; extra sed expressions may follow.
+#   clerk_conf OUT [CLERKS] [sed expressions…]
+clerk_conf() {
+	local out=$1 n=${2:-0}
+	shift 2 2>/dev/null || shift
+	make_conf "$out.tmp" \
+		-e "s#address = \"127.0.0.1:6379\";#address = \"unix:$T/redis.sock\";#" \
+		-e 's/ring_timeout_ms = 15000;/ring_timeout_ms = 3000;/' \
+		-e 's/wrap_up_ms = 30000;/wrap_up_ms = 1000;/' \
+		-e 's/max_wait_ms = 90000;/max_wait_ms = 30000;/' "$@" || return 1
+	if [ "$n" -gt 0 ]; then
+		python3 - "$out.tmp" "$out" "$(clerks_block "$n")" <<'PY'
+import re, sys
+src, dst, block = sys.argv[1:]
+text = open(src).read()
+text = re.sub(r"^clerks = \(.*?^\);", block, text, count=1, flags=re.S | re.M)
+open(dst, "w").write(text)
+PY
+	else
+		mv "$out.tmp" "$out"
+	fi
+}
+
+# Register a clerk's phone whose calls go to 127.0.0.1:PHONE_PORT.
+#   register_clerk USER PASSWORD PHONE_PORT [FINAL=200] [EXPIRES=600]
+register_clerk() {
+	scenario register "$T/register-$1.xml" USER="$1" PASSWORD="$2" \
+		CONTACT="$1@127.0.0.1:$3" FINAL="${4:-200}" EXPIRES="${5:-600}"
+	sipp_uac "$T/register-$1.xml" || { cat "$T/uac.out"; return 1; }
+}
+
+# A clerk dials a feature code from the phone; deskline confirms and hangs up.
+#   clerk_feature USER PASSWORD CODE
+clerk_feature() {
+	scenario clerk-dial "$T/dial-$1.xml" USER="$1" PASSWORD="$2" STEPS=@steps/wait-bye
+	sipp_uac "$T/dial-$1.xml" -s "$3" || { cat "$T/uac.out"; return 1; }
+}
+
+# A clerk's phone: a sipp UAS on PORT running a scenario (trunk = answer and hang up after a
+# second, trunk-noanswer = ring until CANCEL, trunk-busy = 486).
+#   clerk_phone PORT SCENARIO [sipp args…]
+clerk_phone() {
+	local port=$1 name=$2
+	shift 2
+	scenario "$name" "$T/phone-$port.xml"
+	sipp_uas "$T/phone-$port.xml" "$port" "$@"
+}
+
+# Register a clerk and log them in (*21): they are available for queue calls.
+#   clerk_ready USER PASSWORD PHONE_PORT
+clerk_ready() {
+	register_clerk "$1" "$2" "$3" || return 1
+	clerk_feature "$1" "$2" '*21' || return 1
+	wait_state "$1" available 30
 }

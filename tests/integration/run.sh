@@ -4,6 +4,7 @@
 # Prints "PASS name" or "FAIL name" (with the evidence) per test.
 set -uo pipefail
 DESKLINE=$(realpath "${1:?usage: run.sh PATH/TO/deskline [TEST…]}")
+DESKCTL=$(dirname "$DESKLINE")/deskctl
 shift
 . "$(dirname "$0")/lib.sh"
 

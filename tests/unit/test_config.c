@@ -5,6 +5,8 @@
  * Every test works in its own temporary folder holding a "prompts" link to the fixture prompts
  * (tests/unit/conf/prompts: empty *.wav files — the loader only checks that they exist — for
  * every prompt the sample names in he and en, and "only-he", which exists in he alone).
+ *
+ * HA1 vectors come from md5sum: printf %s 'dana:deskline:change-me-201' | md5sum
  */
 #include <errno.h>
 #include <ftw.h>
@@ -88,6 +90,21 @@ static bool has_error(const struct dl_config_errors *errs, const char *path, int
 /* ------------------------------------------------------------------------------------------ */
 /* The sample configuration                                                                    */
 
+/* MD5("dana:deskline:change-me-201") and MD5("yossi:deskline:change-me-202"), by md5sum. */
+#define HA1_DANA "d8868119bddf7d2079207b110636774e"
+#define HA1_YOSSI "f9b036502f677247e124fc18bda5ab51"
+/* MD5("dana:other:change-me-201"): the same password in another realm. */
+#define HA1_DANA_OTHER "d6737bb8463a0d96763357900b165291"
+
+/** This machine's name: the default redis.node (static buffer). */
+static const char *host_name(void)
+{
+	static char name[HOST_NAME_MAX + 1];
+
+	ck_assert_int_eq(gethostname(name, sizeof(name) - 1), 0);
+	return name;
+}
+
 static char *read_all(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -150,7 +167,7 @@ START_TEST(test_sample)
 	ck_assert_ptr_nonnull(pay);
 	ck_assert_str_eq(pay->uri, "sip:payment@127.0.0.1:5070");
 	ck_assert_uint_eq(pay->n_sources, 1);
-	ck_assert_str_eq(pay->sources[0], "127.0.0.1");
+	ck_assert_str_eq(pay->sources[0], "127.0.0.2");
 	ck_assert_uint_eq(pay->ring_timeout_ms, 30000);
 	ck_assert(pay->keep_caller_id);
 	ck_assert_str_eq(pay->from_user, "5300");
@@ -188,10 +205,12 @@ START_TEST(test_sample)
 	ck_assert_str_eq(o->actions.v[0].headers[0].value, "ivr-payment");
 
 	o = &m->options[3];
-	ck_assert_uint_eq(o->actions.n, 2);
-	ck_assert_int_eq(o->actions.v[0].type, DL_ACT_PLAY);
+	ck_assert_str_eq(o->label, "collection department");
+	ck_assert_uint_eq(o->actions.n, 1);
+	ck_assert_int_eq(o->actions.v[0].type, DL_ACT_QUEUE);
+	ck_assert_str_eq(o->actions.v[0].arg, "collection");
 	ck_assert_uint_eq(o->actions.v[0].n_headers, 0);
-	ck_assert_str_eq(o->actions.v[1].headers[0].value, "collection");
+	ck_assert_ptr_null(o->actions.v[0].headers);
 
 	o = &m->options[4];
 	ck_assert_str_eq(o->digits, "9");
@@ -201,8 +220,55 @@ START_TEST(test_sample)
 	ck_assert_str_eq(o->actions.v[1].arg, "main");
 	ck_assert_str_eq(m->options[5].digits, "*");
 
+	ck_assert_str_eq(cfg->registrar.realm, "deskline");
+	ck_assert_uint_eq(cfg->registrar.min_expires_s, 60);
+	ck_assert_uint_eq(cfg->registrar.max_expires_s, 3600);
+	ck_assert_uint_eq(cfg->registrar.default_expires_s, 600);
+	ck_assert_uint_eq(cfg->registrar.nonce_ttl_s, 300);
+
+	ck_assert_str_eq(cfg->features.login, "*21");
+	ck_assert_str_eq(cfg->features.logout, "*22");
+	ck_assert_str_eq(cfg->features.break_start, "*23");
+	ck_assert_str_eq(cfg->features.break_end, "*24");
+	ck_assert_str_eq(cfg->features.ok_prompt, "feature-ok");
+	ck_assert_str_eq(cfg->features.error_prompt, "feature-error");
+
+	ck_assert_uint_eq(cfg->n_clerks, 2);
+	const struct dl_clerk *c = config_clerk(cfg, "dana");
+	ck_assert_ptr_eq(c, &cfg->clerks[0]);
+	ck_assert_str_eq(c->extension, "201");
+	ck_assert_str_eq(c->name, "Dana Levi");
+	ck_assert_str_eq(c->email, "dana@example.org");
+	ck_assert_str_eq(c->ha1, HA1_DANA);
+	ck_assert_uint_eq(c->n_queues, 1);
+	ck_assert_str_eq(c->queues[0], "collection");
+	c = config_clerk_by_extension(cfg, "202");
+	ck_assert_ptr_eq(c, &cfg->clerks[1]);
+	ck_assert_str_eq(c->id, "yossi");
+	ck_assert_str_eq(c->name, "Yossi Cohen");
+	ck_assert_str_eq(c->ha1, HA1_YOSSI);
+
+	ck_assert_uint_eq(cfg->n_queues, 1);
+	const struct dl_queue *q = config_queue(cfg, "collection");
+	ck_assert_ptr_eq(q, &cfg->queues[0]);
+	ck_assert_str_eq(q->name, "collection");
+	ck_assert_int_eq(q->strategy, DL_HUNT_FEWEST_TASKS);
+	ck_assert_str_eq(q->music, "queue-music");
+	ck_assert_uint_eq(q->ring_timeout_ms, 15000);
+	ck_assert_uint_eq(q->max_wait_ms, 90000);
+	ck_assert_uint_eq(q->max_attempts, 6);
+	ck_assert_uint_eq(q->wrap_up_ms, 30000);
+	ck_assert_uint_eq(q->max_no_answer, 3);
+	ck_assert(!q->wait_for_clerk);
+	ck_assert_uint_eq(q->on_overflow.n, 2);
+	ck_assert_int_eq(q->on_overflow.v[0].type, DL_ACT_PLAY);
+	ck_assert_str_eq(q->on_overflow.v[0].arg, "transfer-callcenter");
+	ck_assert_int_eq(q->on_overflow.v[1].type, DL_ACT_TRUNK);
+	ck_assert_str_eq(q->on_overflow.v[1].arg, "callcenter");
+
 	ck_assert_str_eq(cfg->redis_address, "127.0.0.1:6379");
 	ck_assert_str_eq(cfg->redis_prefix, "dl:");
+	ck_assert_str_eq(cfg->node_id, host_name());
 	ck_assert_int_eq(cfg->log_level, LOG_INFO);
 	ck_assert(!cfg->log_syslog);
 	snprintf(want, sizeof(want), "%s/../run/cdr.log", tmpdir);
@@ -218,7 +284,7 @@ START_TEST(test_sample_with_real_prompts)
 {
 	static const char *const names[] = {
 		"main-greeting", "invalid", "no-input", "goodbye", "transfer-callcenter",
-		"try-later",
+		"try-later", "feature-ok", "feature-error", "queue-music",
 	};
 	static const char *const langs[] = { "he", "en" };
 	struct dl_config_errors errs = { 0 };
@@ -237,6 +303,8 @@ START_TEST(test_sample_with_real_prompts)
 		      "etc/deskline.conf:%s", dump(&errs));
 	ck_assert_uint_eq(errs.n, 0);
 	ck_assert_uint_eq(cfg->n_menus, 1);
+	ck_assert_uint_eq(cfg->n_clerks, 2);
+	ck_assert_uint_eq(cfg->n_queues, 1);
 	config_unref(cfg);
 }
 END_TEST
@@ -244,8 +312,12 @@ END_TEST
 /* ------------------------------------------------------------------------------------------ */
 /* Defaults, paths, the API around loading                                                     */
 
-/* The smallest good file; the error table below replaces one part of it at a time. */
-enum part { P_SIP, P_MEDIA, P_PROMPTS, P_TRUNKS, P_MENUS, P_TAIL, N_PARTS };
+/* The smallest good file; the error table below replaces one part of it at a time. The
+ * optional sections (registrar, features, queues, clerks) are left out of it. */
+enum part {
+	P_SIP, P_MEDIA, P_PROMPTS, P_TRUNKS, P_MENUS, P_REGISTRAR, P_FEATURES, P_QUEUES,
+	P_CLERKS, P_TAIL, N_PARTS
+};
 
 static const char *const base[N_PARTS] = {
 	[P_SIP] = "sip: { listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ]; "
@@ -256,8 +328,20 @@ static const char *const base[N_PARTS] = {
 		     "sources = [ \"127.0.0.1\" ]; }; };\n",
 	[P_MENUS] = "menus: { main: { greeting = \"main-greeting\"; "
 		    "options = ( { digits = \"1\"; action = \"trunk:pay\"; } ); }; };\n",
+	[P_REGISTRAR] = "",
+	[P_FEATURES] = "",
+	[P_QUEUES] = "",
+	[P_CLERKS] = "",
 	[P_TAIL] = "",
 };
+
+/* A queue and a clerk who serves it: the smallest good pair, each on one line. */
+#define QUEUE_Q "queues: { q: { on_overflow = \"hangup\"; }; };\n"
+#define CLERK_Q "clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";" \
+		" password = \"pw\"; queues = [ \"q\" ]; } );\n"
+#define CLERK_HEAD "clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";" \
+		   " password = \"pw\"; queues = [ \"q\" ]; },\n"
+
 
 /** The base file with @p parts replacing its parts (NULL: keep; "": leave the part out). */
 static char *compose(const char *const parts[N_PARTS])
@@ -321,9 +405,30 @@ START_TEST(test_defaults)
 
 	ck_assert_str_eq(cfg->redis_prefix, "dl:");
 	ck_assert_str_eq(cfg->redis_address, "127.0.0.1:6379");
+	ck_assert_str_eq(cfg->node_id, host_name());
 	ck_assert_int_eq(cfg->log_level, LOG_INFO);
 	ck_assert(!cfg->log_syslog);
 	ck_assert_ptr_null(cfg->cdr_file);
+
+	/* Optional sections: defaults, and no clerks or queues at all. */
+	ck_assert_str_eq(cfg->registrar.realm, "deskline");
+	ck_assert_uint_eq(cfg->registrar.min_expires_s, 60);
+	ck_assert_uint_eq(cfg->registrar.max_expires_s, 3600);
+	ck_assert_uint_eq(cfg->registrar.default_expires_s, 600);
+	ck_assert_uint_eq(cfg->registrar.nonce_ttl_s, 300);
+	ck_assert_str_eq(cfg->features.login, "*21");
+	ck_assert_str_eq(cfg->features.logout, "*22");
+	ck_assert_str_eq(cfg->features.break_start, "*23");
+	ck_assert_str_eq(cfg->features.break_end, "*24");
+	ck_assert_ptr_null(cfg->features.ok_prompt);
+	ck_assert_ptr_null(cfg->features.error_prompt);
+	ck_assert_uint_eq(cfg->n_clerks, 0);
+	ck_assert_ptr_null(cfg->clerks);
+	ck_assert_uint_eq(cfg->n_queues, 0);
+	ck_assert_ptr_null(cfg->queues);
+	ck_assert_ptr_null(config_clerk(cfg, "dana"));
+	ck_assert_ptr_null(config_clerk_by_extension(cfg, "201"));
+	ck_assert_ptr_null(config_queue(cfg, "q"));
 
 	/* References: the last unref frees (valgrind and ASan watch that it is the last). */
 	ck_assert_ptr_eq(config_ref(cfg), cfg);
@@ -760,7 +865,17 @@ static const struct bad_case bad_cases[] = {
 	{ "queue without a queues section", { [P_MENUS] =
 		"menus: { main: { options = (\n"
 		"  { digits = \"4\"; action = \"queue:collection\"; } " HERE "\n); }; };\n" },
-	  "queue \"collection\" is not configured", 1 },
+	  "queue \"collection\" does not exist (the file has no queues)", 1 },
+	{ "queue that does not exist", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] = CLERK_Q,
+	  [P_MENUS] = "menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\"; },\n"
+		"  { digits = \"4\"; action = \"queue:collection\"; } " HERE "\n); }; };\n" },
+	  "queue \"collection\" does not exist", 1 },
+	{ "headers on a queue option", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] = CLERK_Q,
+	  [P_MENUS] = "menus: { main: { options = (\n"
+		"  { digits = \"4\"; action = \"queue:q\"; headers = { X-Service = \"x\"; }; } "
+		HERE "\n); }; };\n" },
+	  "menus.main.options[0].headers: headers are only allowed when the action includes a "
+	  "trunk", 1 },
 	{ "start_menu that does not exist", { [P_SIP] =
 		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ];\n"
 		"  start_menu = \"welcome\"; " HERE "\n};\n" },
@@ -812,6 +927,295 @@ static const struct bad_case bad_cases[] = {
 		"menus: { main: { options = ( { digits = \"1\"; action = \"trunk:pay\";\n"
 		"  headers = { X-Service = \"a\\r\\nVia: evil\"; }; } " HERE "\n); }; };\n" },
 	  "menus.main.options[0].headers.X-Service holds a control character", 1 },
+
+	/* clerks (the queue q of QUEUE_Q is on line 6, the first clerk on line 7) */
+	{ "unknown key in a clerk", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";\n"
+		"  password = \"pw\"; queues = [ \"q\" ]; phone = \"x\"; } " HERE "\n);\n" },
+	  "unknown key \"phone\" in clerks[0]", 1 },
+	{ "clerks as a group", { [P_QUEUES] = "", [P_CLERKS] =
+		"clerks: { dana: { id = \"dana\"; }; }; " HERE "\n" },
+	  "clerks must be a list of groups", 1 },
+	{ "clerk id in upper case", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { extension = \"201\"; email = \"d@x.org\"; password = \"pw\";\n"
+		"  queues = [ \"q\" ]; id = \"Dana\"; } " HERE "\n);\n" },
+	  "clerks[0].id: \"Dana\" may hold only a-z 0-9 _ . -", 1 },
+	{ "clerk id with a colon", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { extension = \"201\"; email = \"d@x.org\"; password = \"pw\";\n"
+		"  queues = [ \"q\" ]; id = \"da:na\"; } " HERE "\n);\n" },
+	  "clerks[0].id: \"da:na\" may hold only a-z 0-9 _ . -", 1 },
+	{ "clerk id twice", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] = CLERK_HEAD
+		"  { id = \"dana\"; extension = \"202\"; email = \"e@x.org\"; password = \"pw\"; } "
+		HERE "\n);\n" },
+	  "clerks[1].id: \"dana\" is already the id of the clerk at line 7", 1 },
+	{ "clerk without id", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] = CLERK_HEAD
+		"  { extension = \"202\"; email = \"e@x.org\"; password = \"pw\"; } " HERE
+		"\n);\n" },
+	  "missing required key \"id\" in clerks[1]", 1 },
+	{ "extension with a letter", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; email = \"d@x.org\"; password = \"pw\";\n"
+		"  queues = [ \"q\" ]; extension = \"20a\"; } " HERE "\n);\n" },
+	  "clerks[0].extension: \"20a\" may hold only digits 0-9", 1 },
+	{ "extension twice", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] = CLERK_HEAD
+		"  { id = \"yossi\"; extension = \"201\"; email = \"y@x.org\";"
+		" password = \"pw\"; } "
+		HERE "\n);\n" },
+	  "clerks[1].extension: \"201\" is already the extension of the clerk at line 7", 1 },
+	{ "extension that is a department number", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; email = \"d@x.org\"; password = \"pw\";\n"
+		"  queues = [ \"q\" ]; extension = \"1000\"; } " HERE "\n);\n" },
+	  "clerks[0].extension: \"1000\" is also a department number (sip.numbers)", 1 },
+	{ "extension that is a feature code", { [P_QUEUES] = QUEUE_Q,
+	  [P_FEATURES] = "features: { break_end = \"24\"; };\n", [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; email = \"d@x.org\"; password = \"pw\";\n"
+		"  queues = [ \"q\" ]; extension = \"24\"; } " HERE "\n);\n" },
+	  "clerks[0].extension: \"24\" is also the feature code features.break_end", 1 },
+	{ "extension that starts a feature code", { [P_QUEUES] = QUEUE_Q,
+	  [P_FEATURES] = "features: { login = \"2011\"; };\n", [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; email = \"d@x.org\"; password = \"pw\";\n"
+		"  queues = [ \"q\" ]; extension = \"201\"; } " HERE "\n);\n" },
+	  "clerks[0].extension: \"201\" and the feature code features.login (\"2011\") must "
+	  "not start one another", 1 },
+	{ "feature code that starts an extension", { [P_QUEUES] = QUEUE_Q,
+	  [P_FEATURES] = "features: { logout = \"20\"; };\n", [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; email = \"d@x.org\"; password = \"pw\";\n"
+		"  queues = [ \"q\" ]; extension = \"201\"; } " HERE "\n);\n" },
+	  "clerks[0].extension: \"201\" and the feature code features.logout (\"20\")", 1 },
+	{ "neither password nor ha1", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = (\n  { id = \"dana\"; extension = \"201\"; email = \"d@x.org\"; "
+		"queues = [ \"q\" ]; } " HERE "\n);\n" },
+	  "missing required key \"password\" or \"ha1\" in clerks[0]", 1 },
+	{ "both password and ha1", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";\n"
+		"  ha1 = \"" HA1_DANA "\"; queues = [ \"q\" ];\n"
+		"  password = \"change-me-201\"; } " HERE "\n);\n" },
+	  "clerks[0]: password and ha1 are both given: keep one", 1 },
+	{ "ha1 too short", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";\n"
+		"  queues = [ \"q\" ]; ha1 = \"d8868119bddf7d2079207b110636774\"; } " HERE
+		"\n);\n" },
+	  "clerks[0].ha1 must be 32 hex digits: MD5(\"id:realm:password\")", 1 },
+	{ "ha1 with a letter past f", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";\n"
+		"  queues = [ \"q\" ]; ha1 = \"g8868119bddf7d2079207b110636774e\"; } " HERE
+		"\n);\n" },
+	  "clerks[0].ha1 must be 32 hex digits", 1 },
+	{ "empty password", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";\n"
+		"  queues = [ \"q\" ]; password = \"\"; } " HERE "\n);\n" },
+	  "clerks[0].password must not be empty", 1 },
+	{ "password with a line break", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";\n"
+		"  queues = [ \"q\" ]; password = \"a\\nb\"; } " HERE "\n);\n" },
+	  "clerks[0].password holds a control character", 1 },
+	{ "email without @", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; password = \"pw\";\n"
+		"  queues = [ \"q\" ]; email = \"dana.example.org\"; } " HERE "\n);\n" },
+	  "clerks[0].email: \"dana.example.org\" is not an e-mail address", 1 },
+	{ "email with a space", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; password = \"pw\";\n"
+		"  queues = [ \"q\" ]; email = \"dana levi@example.org\"; } " HERE "\n);\n" },
+	  "clerks[0].email: \"dana levi@example.org\" is not an e-mail address", 1 },
+	{ "email without a domain", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; password = \"pw\";\n"
+		"  queues = [ \"q\" ]; email = \"dana@\"; } " HERE "\n);\n" },
+	  "clerks[0].email: \"dana@\" is not an e-mail address", 1 },
+	{ "clerk without email", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = (\n  { id = \"dana\"; extension = \"201\"; password = \"pw\"; "
+		"queues = [ \"q\" ]; } " HERE "\n);\n" },
+	  "missing required key \"email\" in clerks[0]", 1 },
+	{ "display name with a quote", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";\n"
+		"  password = \"pw\"; queues = [ \"q\" ]; name = \"Dana \\\"D\\\" Levi\"; } "
+		HERE "\n);\n" },
+	  "clerks[0].name: \"Dana \"D\" Levi\" must not hold", 1 },
+	{ "clerk in a queue that does not exist", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";\n"
+		"  password = \"pw\"; queues = [ \"q\",\n"
+		"    \"billing\" ]; } " HERE "\n);\n" },
+	  "clerks[0].queues: queue \"billing\" does not exist", 1 },
+	{ "clerk in a queue twice", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";\n"
+		"  password = \"pw\"; queues = [ \"q\", \"q\" ]; } " HERE "\n);\n" },
+	  "clerks[0].queues[1]: \"q\" is listed twice", 1 },
+
+	/* queues */
+	{ "unknown key in a queue", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  ring_ms = 5000; " HERE "\n}; };\n" },
+	  "unknown key \"ring_ms\" in queues.q", 1 },
+	{ "queues as a list", { [P_QUEUES] = "queues = ( { on_overflow = \"hangup\"; } ); " HERE
+		"\n" },
+	  "queues must be a group of named groups", 1 },
+	{ "unknown strategy", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  strategy = \"random\"; " HERE "\n"
+		"}; };\n" },
+	  "queues.q.strategy: \"random\" is not a strategy (fewest-tasks, longest-idle or "
+	  "ring-all)", 1 },
+	{ "strategy as an integer", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  strategy = 1; " HERE "\n}; };\n" },
+	  "queues.q.strategy must be a string", 1 },
+	{ "ring_timeout_ms below 1000", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  ring_timeout_ms = 999; " HERE "\n"
+		"}; };\n" },
+	  "queues.q.ring_timeout_ms must be from 1000 to 300000, not 999", 1 },
+	{ "ring_timeout_ms above 300000", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  ring_timeout_ms = 300001; " HERE "\n"
+		"}; };\n" },
+	  "queues.q.ring_timeout_ms must be from 1000 to 300000, not 300001", 1 },
+	{ "max_wait_ms above an hour", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  max_wait_ms = 3600001; " HERE "\n"
+		"}; };\n" },
+	  "queues.q.max_wait_ms must be from 0 to 3600000, not 3600001", 1 },
+	{ "max_attempts 0", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  max_attempts = 0; " HERE "\n}; };\n" },
+	  "queues.q.max_attempts must be from 1 to 100, not 0", 1 },
+	{ "max_attempts 101", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  max_attempts = 101; " HERE "\n"
+		"}; };\n" },
+	  "queues.q.max_attempts must be from 1 to 100, not 101", 1 },
+	{ "wrap_up_ms above an hour", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  wrap_up_ms = 3600001; " HERE "\n"
+		"}; };\n" },
+	  "queues.q.wrap_up_ms must be from 0 to 3600000, not 3600001", 1 },
+	{ "max_no_answer 0", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  max_no_answer = 0; " HERE "\n"
+		"}; };\n" },
+	  "queues.q.max_no_answer must be from 1 to 100, not 0", 1 },
+	{ "max_no_answer 101", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  max_no_answer = 101; " HERE "\n"
+		"}; };\n" },
+	  "queues.q.max_no_answer must be from 1 to 100, not 101", 1 },
+	{ "wait_for_clerk without a time limit", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\"; max_wait_ms = 0;\n"
+		"  wait_for_clerk = true; " HERE "\n}; };\n" },
+	  "queues.q.wait_for_clerk needs max_wait_ms above 0", 1 },
+	{ "wait_for_clerk as a string", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  wait_for_clerk = \"yes\"; " HERE "\n"
+		"}; };\n" },
+	  "queues.q.wait_for_clerk must be true or false", 1 },
+	{ "music missing in one language", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  music = \"only-he\"; " HERE "\n"
+		"}; };\n" },
+	  "queues.q.music: prompt file \"", 1 },
+	{ "music leaving the folder", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\";\n  music = \"../x\"; " HERE "\n}; };\n" },
+	  "queues.q.music: \"../x\" may hold only", 1 },
+	{ "queue without on_overflow", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: {\n  q: { music = \"\"; }; " HERE "\n};\n" },
+	  "missing required key \"on_overflow\" in queues.q", 1 },
+	{ "empty on_overflow", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: {\n  on_overflow = [ ]; " HERE "\n}; };\n" },
+	  "queues.q.on_overflow must name at least one action", 1 },
+	{ "on_overflow that only plays", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: {\n  on_overflow = [ \"play:goodbye\" ]; " HERE "\n}; };\n" },
+	  "queue \"q\": on_overflow has no way out: no trunk, hangup or menu with a way out can "
+	  "be reached from it", 1 },
+	{ "on_overflow back into the same queue", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: {\n  on_overflow = [ \"play:goodbye\", \"queue:q\" ]; " HERE "\n"
+		"}; };\n" },
+	  "queue \"q\": on_overflow sends the caller back into the queue it overflowed from", 1 },
+	{ "two queues overflowing into each other", { [P_QUEUES] =
+		"queues: {\n"
+		"  q: { on_overflow = \"queue:r\"; }; " HERE "\n"
+		"  r: { on_overflow = [ \"play:goodbye\", \"queue:q\" ]; };\n};\n",
+	  [P_CLERKS] = "clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";"
+		" password = \"pw\"; queues = [ \"q\", \"r\" ]; } );\n" },
+	  "queue \"q\": on_overflow has no way out", 2 },
+	{ "on_overflow to a menu without a way out", {
+	  [P_MENUS] = "menus: { main: {"
+		" options = ( { digits = \"1\"; action = \"trunk:pay\"; } ); };\n"
+		"  stuck: { on_max_failures = \"menu:stuck\"; on_max_timeouts = \"menu:stuck\"; };"
+		" };\n",
+	  [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: {\n  on_overflow = \"menu:stuck\"; " HERE "\n}; };\n" },
+	  "queue \"q\": on_overflow has no way out", 2 },
+	{ "on_overflow to a trunk that does not exist", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: {\n  on_overflow = [ \"play:goodbye\", \"trunk:bank\" ]; " HERE "\n"
+		"}; };\n" },
+	  "trunk \"bank\" does not exist", 1 },
+	{ "on_overflow to a queue that does not exist", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: {\n  on_overflow = \"queue:billing\"; " HERE "\n}; };\n" },
+	  "queue \"billing\" does not exist", 1 },
+	{ "on_overflow playing a missing prompt", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: {\n  on_overflow = [ \"play:only-he\", \"hangup\" ]; " HERE "\n"
+		"}; };\n" },
+	  "play:only-he: prompt file \"", 1 },
+	{ "queue without clerks", { [P_QUEUES] =
+		"queues: {\n  q: { on_overflow = \"hangup\"; }; " HERE "\n};\n" },
+	  "queue \"q\" has no clerks: no clerk lists it in queues", 1 },
+	{ "second queue without clerks", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { on_overflow = \"hangup\"; };\n"
+		"  r: { on_overflow = \"hangup\"; }; " HERE "\n};\n" },
+	  "queue \"r\" has no clerks", 1 },
+
+	/* feature codes */
+	{ "unknown key in features", { [P_FEATURES] = "features: {\n  pause = \"*25\"; " HERE "\n"
+		"};\n" },
+	  "unknown key \"pause\" in features", 1 },
+	{ "feature code with a letter", { [P_FEATURES] =
+		"features: {\n  login = \"*2a\"; " HERE "\n};\n" },
+	  "features.login: \"*2a\" may hold only 0-9 * #", 1 },
+	{ "feature code with A-D", { [P_FEATURES] =
+		"features: {\n  logout = \"*2A\"; " HERE "\n};\n" },
+	  "features.logout: \"*2A\" may hold only 0-9 * #", 1 },
+	{ "empty feature code", { [P_FEATURES] =
+		"features: {\n  break_start = \"\"; " HERE "\n};\n" },
+	  "features.break_start must not be empty", 1 },
+	{ "feature code twice", { [P_FEATURES] =
+		"features: { login = \"*30\";\n  break_end = \"*30\"; " HERE "\n};\n" },
+	  "features.break_end: \"*30\" is already features.login", 1 },
+	{ "feature code equal to a default one", { [P_FEATURES] =
+		"features: {\n  login = \"*24\"; " HERE "\n};\n" },
+	  "features.break_end: \"*24\" is already features.login", 1 },
+	{ "feature code that is a department number", { [P_FEATURES] =
+		"features: {\n  logout = \"1000\"; " HERE "\n};\n" },
+	  "features.logout: \"1000\" is also a department number (sip.numbers)", 1 },
+	{ "department number that is a default feature code", { [P_SIP] =
+		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; start_menu = \"main\";\n"
+		"  numbers = [ \"1000\",\n  \"*23\" ]; " HERE "\n};\n" },
+	  "sip.numbers: \"*23\" is also the feature code features.break_start (its default): "
+	  "choose another number or set features.break_start", 1 },
+	{ "ok_prompt missing in one language", { [P_FEATURES] =
+		"features: {\n  ok_prompt = \"only-he\"; " HERE "\n};\n" },
+	  "features.ok_prompt: prompt file \"", 1 },
+	{ "error_prompt missing in both languages", { [P_FEATURES] =
+		"features: {\n  error_prompt = \"nope\"; " HERE "\n};\n" },
+	  "features.error_prompt: prompt file \"", 2 },
+
+	/* registrar */
+	{ "unknown key in registrar", { [P_REGISTRAR] =
+		"registrar: {\n  expires_s = 60; " HERE "\n};\n" },
+	  "unknown key \"expires_s\" in registrar", 1 },
+	{ "realm with a quote", { [P_REGISTRAR] =
+		"registrar: {\n  realm = \"desk\\\"line\"; " HERE "\n};\n" },
+	  "registrar.realm: \"desk\"line\" must not hold '\"', '\\' or control characters", 1 },
+	{ "empty realm", { [P_REGISTRAR] = "registrar: {\n  realm = \"\"; " HERE "\n};\n" },
+	  "registrar.realm must not be empty", 1 },
+	{ "min_expires_s 0", { [P_REGISTRAR] =
+		"registrar: {\n  min_expires_s = 0; " HERE "\n};\n" },
+	  "registrar.min_expires_s must be from 1 to 86400, not 0", 1 },
+	{ "max_expires_s below min_expires_s", { [P_REGISTRAR] =
+		"registrar: { min_expires_s = 60;\n  max_expires_s = 30; " HERE "\n};\n" },
+	  "registrar.max_expires_s (30) must not be below registrar.min_expires_s (60)", 1 },
+	{ "default_expires_s above max_expires_s", { [P_REGISTRAR] =
+		"registrar: { max_expires_s = 3600;\n  default_expires_s = 7200; " HERE "\n};\n" },
+	  "registrar.default_expires_s (7200) must be from min_expires_s (60) to max_expires_s "
+	  "(3600)", 1 },
+	{ "default_expires_s below a given min_expires_s", { [P_REGISTRAR] =
+		"registrar: { " HERE "\n  min_expires_s = 900; };\n" },
+	  "registrar.default_expires_s (600) must be from min_expires_s (900)", 1 },
+	{ "nonce_ttl_s below 10", { [P_REGISTRAR] =
+		"registrar: {\n  nonce_ttl_s = 9; " HERE "\n};\n" },
+	  "registrar.nonce_ttl_s must be from 10 to 86400, not 9", 1 },
+	{ "nonce_ttl_s above a day", { [P_REGISTRAR] =
+		"registrar: {\n  nonce_ttl_s = 86401; " HERE "\n};\n" },
+	  "registrar.nonce_ttl_s must be from 10 to 86400, not 86401", 1 },
+
+	/* redis */
+	{ "node with a colon", { [P_TAIL] = "redis: {\n  node = \"a:b\"; " HERE "\n};\n" },
+	  "redis.node: \"a:b\" may hold only letters, digits and - _ .", 1 },
+	{ "empty node", { [P_TAIL] = "redis: {\n  node = \"\"; " HERE "\n};\n" },
+	  "redis.node must not be empty", 1 },
 
 	/* log */
 	{ "unknown log level", { [P_TAIL] = "log: {\n  level = \"verbose\"; " HERE "\n};\n" },
@@ -888,6 +1292,43 @@ static const struct {
 		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;"
 		" codecs = [ \"pcma\" ]; ptime_ms = 60; telephone_event_pt = 96;"
 		" rtp_timeout_ms = 0; inband_dtmf = false; };\n" } },
+	{ "a menu whose only way out is a queue", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] = CLERK_Q,
+	  [P_MENUS] = "menus: { main: { on_max_failures = \"queue:q\";"
+		" on_max_timeouts = \"menu:main\";\n"
+		"  options = ( { digits = \"4\"; action = [ \"play:goodbye\", \"queue:q\" ]; } );"
+		" }; };\n" } },
+	{ "overflow through another queue to a menu", { [P_QUEUES] =
+		"queues: { q: { on_overflow = \"queue:r\"; };\n"
+		"  r: { on_overflow = [ \"play:goodbye\", \"menu:main\" ]; }; };\n",
+	  [P_CLERKS] = CLERK_HEAD
+		"  { id = \"yossi\"; extension = \"202\"; email = \"y@x.org\";"
+		" ha1 = \"" HA1_YOSSI "\"; queues = [ \"r\" ]; } );\n" } },
+	{ "clerks and no queues", { [P_CLERKS] =
+		"clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";"
+		" password = \"pw\"; } );\n" } },
+	{ "empty clerks and queues", { [P_QUEUES] = "queues: { };\n",
+	  [P_CLERKS] = "clerks = ( );\n" } },
+	{ "every new key at its limits", {
+	  [P_REGISTRAR] = "registrar: { realm = \"city hall\"; min_expires_s = 1;"
+		" max_expires_s = 86400; default_expires_s = 86400; nonce_ttl_s = 10; };\n",
+	  [P_FEATURES] = "features: { login = \"#1\"; logout = \"#2\"; break_start = \"*9*\";"
+		" break_end = \"99\"; ok_prompt = \"\"; error_prompt = \"goodbye\"; };\n",
+	  [P_QUEUES] = "queues: { q: { strategy = \"ring-all\"; music = \"\";"
+		" ring_timeout_ms = 1000; max_wait_ms = 0; max_attempts = 100; wrap_up_ms = 0;"
+		" max_no_answer = 100; wait_for_clerk = false; on_overflow = \"trunk:pay\"; };"
+		" };\n",
+	  [P_CLERKS] = CLERK_Q,
+	  [P_TAIL] = "redis: { node = \"node-1.example\"; };\n" } },
+	{ "upper limits of the queue timers", { [P_CLERKS] = CLERK_Q, [P_QUEUES] =
+		"queues: { q: { ring_timeout_ms = 300000; max_wait_ms = 3600000;"
+		" wrap_up_ms = 3600000; wait_for_clerk = true; on_overflow = \"hangup\"; };"
+		" };\n" } },
+	{ "extensions that only look like feature codes", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] =
+		"clerks = ( { id = \"a\"; extension = \"21\"; email = \"a@x\"; password = \"pw\";"
+		" queues = [ \"q\" ]; },\n"
+		"  { id = \"b\"; extension = \"2\"; email = \"b@x\"; password = \"pw\"; },\n"
+		"  { id = \"c\"; extension = \"100\"; email = \"c@x\"; password = \"pw\"; }"
+		" );\n" } },
 };
 
 START_TEST(test_good)
@@ -904,6 +1345,207 @@ START_TEST(test_good)
 	ck_assert_ptr_nonnull(cfg);
 	ck_assert_ptr_nonnull(config_menu(cfg, "main"));
 	config_unref(cfg);
+}
+END_TEST
+
+/* Clerks and queues as loaded, and the lookups over them. */
+START_TEST(test_clerks_and_queues)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	const char *const parts[N_PARTS] = {
+		[P_FEATURES] = "features: { ok_prompt = \"feature-ok\"; error_prompt = \"\"; };\n",
+		[P_QUEUES] = "queues: {\n"
+			"  q: { strategy = \"longest-idle\"; music = \"queue-music\";"
+			" wait_for_clerk = true;"
+			" on_overflow = [ \"play:goodbye\", \"queue:r\" ]; };\n"
+			"  r: { strategy = \"ring-all\"; on_overflow = \"hangup\"; };\n"
+			"};\n",
+		[P_CLERKS] = "clerks = (\n"
+			"  { id = \"dana\"; extension = \"201\"; email = \"dana@example.org\";"
+			" password = \"change-me-201\"; queues = [ \"q\", \"r\" ]; },\n"
+			"  { id = \"yossi\"; extension = \"202\"; name = \"Yossi Cohen\";"
+			" email = \"y@x.org\"; ha1 = \"F9B036502F677247E124FC18BDA5AB51\";"
+			" queues = [ \"r\" ]; },\n"
+			"  { id = \"a.b_c-1\"; extension = \"21\"; email = \"x@y\";"
+			" password = \"p w\"; }\n"
+			");\n",
+		[P_TAIL] = "redis: { node = \"node-1.example\"; };\n",
+	};
+	char *text = compose(parts);
+	const char *path = write_conf("clerks.conf", text);
+
+	free(text);
+	ck_assert_msg(config_load(&cfg, path, &errs) == 0, "clerks:%s", dump(&errs));
+
+	ck_assert_str_eq(cfg->features.login, "*21");
+	ck_assert_str_eq(cfg->features.break_end, "*24");
+	ck_assert_str_eq(cfg->features.ok_prompt, "feature-ok");
+	ck_assert_ptr_null(cfg->features.error_prompt);
+	ck_assert_str_eq(cfg->node_id, "node-1.example");
+
+	ck_assert_uint_eq(cfg->n_queues, 2);
+	const struct dl_queue *q = config_queue(cfg, "q");
+	ck_assert_ptr_eq(q, &cfg->queues[0]);
+	ck_assert_str_eq(q->name, "q");
+	ck_assert_int_eq(q->line, 8);
+	ck_assert_int_eq(q->strategy, DL_HUNT_LONGEST_IDLE);
+	ck_assert_str_eq(config_strategy_name(q->strategy), "longest-idle");
+	ck_assert_str_eq(q->music, "queue-music");
+	ck_assert_uint_eq(q->ring_timeout_ms, 15000);
+	ck_assert_uint_eq(q->max_wait_ms, 90000);
+	ck_assert_uint_eq(q->max_attempts, 6);
+	ck_assert_uint_eq(q->wrap_up_ms, 30000);
+	ck_assert_uint_eq(q->max_no_answer, 3);
+	ck_assert(q->wait_for_clerk);
+	ck_assert_uint_eq(q->on_overflow.n, 2);
+	ck_assert_int_eq(q->on_overflow.v[1].type, DL_ACT_QUEUE);
+	ck_assert_str_eq(q->on_overflow.v[1].arg, "r");
+	ck_assert_int_eq(q->on_overflow.v[1].line, 8);
+	const struct dl_queue *r = config_queue(cfg, "r");
+	ck_assert_ptr_eq(r, &cfg->queues[1]);
+	ck_assert_int_eq(r->line, 9);
+	ck_assert_int_eq(r->strategy, DL_HUNT_RING_ALL);
+	ck_assert_ptr_null(r->music);
+	ck_assert(!r->wait_for_clerk);
+	ck_assert_int_eq(r->on_overflow.v[0].type, DL_ACT_HANGUP);
+	ck_assert_ptr_null(config_queue(cfg, "R"));
+	ck_assert_ptr_null(config_queue(cfg, "collection"));
+	ck_assert_ptr_null(config_queue(cfg, NULL));
+
+	ck_assert_uint_eq(cfg->n_clerks, 3);
+	const struct dl_clerk *c = config_clerk(cfg, "dana");
+	ck_assert_ptr_eq(c, &cfg->clerks[0]);
+	ck_assert_int_eq(c->line, 12);
+	ck_assert_str_eq(c->extension, "201");
+	ck_assert_str_eq(c->name, "dana");           /* no name: the id */
+	ck_assert_str_eq(c->email, "dana@example.org");
+	ck_assert_str_eq(c->ha1, HA1_DANA);
+	ck_assert_uint_eq(c->n_queues, 2);
+	ck_assert_str_eq(c->queues[0], "q");
+	ck_assert_str_eq(c->queues[1], "r");
+	c = config_clerk(cfg, "yossi");
+	ck_assert_ptr_eq(c, &cfg->clerks[1]);
+	ck_assert_str_eq(c->name, "Yossi Cohen");
+	ck_assert_str_eq(c->ha1, HA1_YOSSI);         /* stored in lower case */
+	c = config_clerk_by_extension(cfg, "21");
+	ck_assert_ptr_eq(c, &cfg->clerks[2]);
+	ck_assert_str_eq(c->id, "a.b_c-1");
+	ck_assert_uint_eq(c->n_queues, 0);
+	ck_assert_ptr_null(c->queues);
+	ck_assert_uint_eq(strlen(c->ha1), 32);
+	ck_assert_ptr_eq(config_clerk_by_extension(cfg, "201"), &cfg->clerks[0]);
+	ck_assert_ptr_null(config_clerk_by_extension(cfg, "20"));
+	ck_assert_ptr_null(config_clerk_by_extension(cfg, "2010"));
+	ck_assert_ptr_null(config_clerk_by_extension(cfg, NULL));
+	ck_assert_ptr_null(config_clerk(cfg, "Dana"));
+	ck_assert_ptr_null(config_clerk(cfg, "201"));
+	ck_assert_ptr_null(config_clerk(cfg, NULL));
+	config_unref(cfg);
+}
+END_TEST
+
+/* HA1 from a password uses the realm wherever the registrar section is in the file. */
+#define CLERK_DANA "clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";" \
+		   " password = \"change-me-201\"; } );\n"
+static const struct {
+	const char *name;
+	const char *parts[N_PARTS];
+	const char *ha1;
+} realm_cases[] = {
+	{ "default realm", { [P_CLERKS] = CLERK_DANA }, HA1_DANA },
+	{ "realm before the clerks", { [P_CLERKS] = CLERK_DANA,
+	  [P_REGISTRAR] = "registrar: { realm = \"other\"; };\n" }, HA1_DANA_OTHER },
+	{ "realm after the clerks", { [P_CLERKS] = CLERK_DANA,
+	  [P_TAIL] = "registrar: { realm = \"other\"; };\n" }, HA1_DANA_OTHER },
+	{ "ha1 as given, in lower case", { [P_TAIL] = "registrar: { realm = \"other\"; };\n",
+	  [P_CLERKS] = "clerks = ( { id = \"dana\"; extension = \"201\"; email = \"d@x.org\";"
+		" ha1 = \"D8868119BDDF7D2079207B110636774E\"; } );\n" }, HA1_DANA },
+};
+
+START_TEST(test_realm)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	char *text = compose(realm_cases[_i].parts);
+	const char *path = write_conf("realm.conf", text);
+
+	free(text);
+	ck_assert_msg(config_load(&cfg, path, &errs) == 0, "%s:%s", realm_cases[_i].name,
+		      dump(&errs));
+	ck_assert_uint_eq(cfg->n_clerks, 1);
+	ck_assert_msg(strcmp(cfg->clerks[0].ha1, realm_cases[_i].ha1) == 0, "%s: ha1 %s",
+		      realm_cases[_i].name, cfg->clerks[0].ha1);
+	config_unref(cfg);
+}
+END_TEST
+
+/* Source addresses compare as addresses, not as text. */
+static const struct {
+	const char *addr;
+	const char *trunk;   /* NULL: none */
+} source_cases[] = {
+	{ "127.0.0.1",                               "pay" },
+	{ "::1",                                     "pay" },
+	{ "0:0::1",                                  "pay" },
+	{ "0000:0000:0000:0000:0000:0000:0000:0001", "pay" },
+	{ "::ffff:127.0.0.1",                        "pay" },  /* from a dual-stack socket */
+	{ "10.0.0.6",                                "cc" },
+	{ "2001:DB8:0::1",                           "cc" },
+	{ "::ffff:10.0.0.6",                         "cc" },
+	{ "10.0.0.5",                                "pay" },  /* in both: the first trunk */
+	{ "10.0.0.7",                                NULL },
+	{ "::2",                                     NULL },
+	{ "::127.0.0.1",                             NULL },   /* IPv4-compatible is not mapped */
+	{ "[::1]",                                   NULL },
+	{ "localhost",                               NULL },
+	{ "127.0.0.1:5060",                          NULL },
+	{ "",                                        NULL },
+	{ NULL,                                      NULL },
+};
+
+START_TEST(test_trunk_by_source)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	const char *const parts[N_PARTS] = { [P_TRUNKS] =
+		"trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\";"
+		" sources = [ \"127.0.0.1\", \"::1\", \"10.0.0.5\" ]; };\n"
+		"  cc: { uri = \"sip:cc@127.0.0.1:5080\";"
+		" sources = [ \"10.0.0.6\", \"2001:db8::1\", \"10.0.0.5\" ]; };\n"
+		"  quiet: { uri = \"sip:x@127.0.0.1\"; }; };\n" };
+	char *text = compose(parts);
+	const char *path = write_conf("sources.conf", text);
+
+	free(text);
+	ck_assert_msg(config_load(&cfg, path, &errs) == 0, "sources:%s", dump(&errs));
+	const struct dl_trunk *t = config_trunk_by_source(cfg, source_cases[_i].addr);
+	if (source_cases[_i].trunk) {
+		ck_assert_msg(t != NULL, "%s: no trunk", source_cases[_i].addr);
+		ck_assert_str_eq(t->name, source_cases[_i].trunk);
+		ck_assert_ptr_eq(t, config_trunk(cfg, source_cases[_i].trunk));
+	} else {
+		ck_assert_msg(t == NULL, "%s: trunk %s", source_cases[_i].addr ?
+			      source_cases[_i].addr : "NULL", t ? t->name : "");
+	}
+	config_unref(cfg);
+}
+END_TEST
+
+static const struct {
+	enum dl_hunt_strategy s;
+	const char *name;
+} strategy_cases[] = {
+	{ DL_HUNT_FEWEST_TASKS, "fewest-tasks" },
+	{ DL_HUNT_LONGEST_IDLE, "longest-idle" },
+	{ DL_HUNT_RING_ALL,     "ring-all" },
+	{ (enum dl_hunt_strategy)3,  "unknown" },
+	{ (enum dl_hunt_strategy)99, "unknown" },
+};
+
+START_TEST(test_strategy_name)
+{
+	ck_assert_str_eq(config_strategy_name(strategy_cases[_i].s), strategy_cases[_i].name);
 }
 END_TEST
 
@@ -1017,6 +1659,10 @@ START_TEST(test_action_parse_args)
 	ck_assert(!config_is_number(NULL, "1000"));
 	ck_assert_ptr_null(config_menu(NULL, "main"));
 	ck_assert_ptr_null(config_trunk(NULL, "pay"));
+	ck_assert_ptr_null(config_queue(NULL, "q"));
+	ck_assert_ptr_null(config_clerk(NULL, "dana"));
+	ck_assert_ptr_null(config_clerk_by_extension(NULL, "201"));
+	ck_assert_ptr_null(config_trunk_by_source(NULL, "127.0.0.1"));
 }
 END_TEST
 
@@ -1034,8 +1680,17 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_errors_list);
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_loop_test(tc, test_good, 0, sizeof(good_cases) / sizeof(good_cases[0]));
+	tcase_add_test(tc, test_clerks_and_queues);
+	tcase_add_loop_test(tc, test_realm, 0, sizeof(realm_cases) / sizeof(realm_cases[0]));
+	tcase_add_loop_test(tc, test_trunk_by_source, 0,
+			    sizeof(source_cases) / sizeof(source_cases[0]));
 	tcase_add_test(tc, test_all_errors);
 	tcase_add_test(tc, test_include);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("strategies");
+	tcase_add_loop_test(tc, test_strategy_name, 0,
+			    sizeof(strategy_cases) / sizeof(strategy_cases[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("actions");
