@@ -472,7 +472,8 @@ if [ -n "$(git -C "$top" --no-optional-locks status --porcelain --untracked-file
 fi
 cflags=$(sed -n 's/^CFLAGS = //p' "$(dirname "$deskline_src")/Makefile" 2>/dev/null || true)
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
-sipp_version=$(sipp -v 2>&1 | grep -o 'SIPp v[^ ,]*' | head -n1)
+# sipp -v exits with 99.
+sipp_version=$(sipp -v 2>&1 | grep -o 'SIPp v[^ ,]*' | head -n1 | sed 's/\.$//' || true)
 columns=("rate" "attempted" "failed" "retrans" "no RTP" "RTP pkts/call" "INVITE→200 ms" "offered"
 	 "deskline CPU%" "deskline wait%" "sipp CPU%" "counter CPU%" "drops deskline SIP"
 	 "drops counter" "drops other" "CDR caller-hangup" "VmRSS kB")

@@ -92,6 +92,27 @@ enum agentdb_script {
 	/** ARGV 3 id, 4 delta. open_tickets += delta (never below 0), ready sets re-scored.
 	 *  → open_tickets after the change. */
 	AGENTDB_TICKETS,
+	/** ARGV 3 year (4 digits), 4 count. Reserves ids: INCRBY P ticket:seq:<year> count.
+	 *  → the last number reserved (the block is last-count+1 … last). */
+	AGENTDB_TICKET_IDS,
+	/** ARGV 3 ticket id, 4 queue ("" = every clerk), 5 due_ms, then field/value pairs
+	 *  (call_id, caller, caller_name, called, menu_path, category, reason, forward, tried,
+	 *  node, created_ms). Idempotent by id: an existing ticket is returned as it is. Assigns the
+	 *  most available clerk by open tickets (Procedure 46 §5: fewest open tickets, then longest
+	 *  idle; logged-out clerks only when nobody else serves the queue), raises their
+	 *  open_tickets, writes P ticket:<id> (status "assigned", or "open" when no clerk),
+	 *  P tickets:open (score due_ms), P ticket:<id>:log and one P events entry holding both
+	 *  the call record and the ticket. → {id, clerk or "", "new" | "existing"}. */
+	AGENTDB_TICKET_CREATE,
+	/** ARGV 3 ticket id, 4 field, 5 value, 6 who. Sets one field (forward_result, …) and logs
+	 *  it in the history. → 1, or an "unknown" error. */
+	AGENTDB_TICKET_NOTE,
+	/** ARGV 3 ticket id, 4 new status, 5 who, 6 note. Status changes (DESIGN: open → assigned →
+	 *  answered | in_clarification | written_channel | resolved_by_callcenter → closed), with
+	 *  history; the first "real response" records responded_ms and whether it met due_ms (the
+	 *  SLA, Procedure 46 §6); leaving the open statuses lowers the clerk's open_tickets and
+	 *  removes the ticket from P tickets:open. → {old status, new status}. */
+	AGENTDB_TICKET_STATUS,
 	AGENTDB_SCRIPT_COUNT
 };
 

@@ -12,6 +12,7 @@
 #define DESKLINE_CONFIG_H
 
 #include "types.h"
+#include "calendar.h"
 
 /** What a menu option, a failure handler or a trunk fallback does. */
 enum dl_action_type {
@@ -81,6 +82,9 @@ struct dl_trunk {
 	char *from_user;                  /**< From user when keep_caller_id is false */
 	struct dl_action_list on_failure; /**< run on 4xx/5xx/6xx/timeout of the B-leg; empty
 	                                       when the file gives none (see on_trunk_failure) */
+	bool opens_ticket;                /**< a call sent here is an unanswered inquiry: a ticket
+					       is opened first and travels in SIP headers
+					       (Procedure 46 §2, §4: the council call center) */
 	int line;
 };
 
@@ -152,6 +156,25 @@ struct dl_registrar {
 	unsigned nonce_ttl_s;     /**< a nonce older than this gets a challenge with stale=true */
 };
 
+/** Tickets: where they are spooled when Redis is down, who gets the mail (Procedure 46 §4). */
+struct dl_tickets {
+	char *spool_dir;          /**< tickets and mail wait here (absolute) */
+	char *department_email;   /**< the department's address: every ticket mail goes there */
+	char *header_ticket;      /**< B-leg header with the ticket id ("X-Deskline-Ticket") */
+	char *header_menu_path;   /**< … with the menu path ("X-Deskline-Menu-Path") */
+	char *header_reason;      /**< … with the overflow reason ("X-Deskline-Overflow-Reason") */
+};
+
+/** SMTP for the outbox. */
+struct dl_smtp {
+	char *url;                /**< "smtp://host:port" or "smtps://host:port" */
+	char *from;               /**< sender address */
+	char *username;           /**< NULL = no AUTH */
+	char *password;
+	bool starttls;
+	unsigned timeout_ms;
+};
+
 /** The whole configuration. */
 struct dl_config {
 	char *path;                /**< file it was loaded from */
@@ -187,6 +210,13 @@ struct dl_config {
 	size_t n_queues;
 	struct dl_features features;
 	struct dl_registrar registrar;
+
+	/* business calendar, tickets, mail (Procedure 46 §4, §6) */
+	struct dl_calendar calendar;
+	struct dl_action_list on_closed; /**< a department call outside business hours (instead of
+					      start_menu); empty = the menu as usual */
+	struct dl_tickets tickets;
+	struct dl_smtp smtp;
 
 	/* redis */
 	char *redis_address;       /**< "unix:/path" or "host:port" */
