@@ -33,7 +33,11 @@ set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench=$top/bench
-cmdline="bench/cps.sh${*:+ $*}"
+# The command as typed, for the record: arguments with spaces in double quotes.
+cmdline=bench/cps.sh
+for arg in "$@"; do
+	case $arg in *[[:space:]]*) cmdline+=" \"$arg\"" ;; *) cmdline+=" $arg" ;; esac
+done
 
 rates="50 100 200 400 600 800 1000 1500 2000 2500 3000 4000 6000"
 seconds=10
@@ -103,8 +107,12 @@ cp "$deskline" "$T/deskline"
 deskline=$T/deskline
 deskline_sha=$(sha256sum "$deskline" | cut -c1-12)
 pids=()
+# TERM twice, like scripts/stop.sh: deskline's first TERM only refuses new calls, the second
+# hangs up the ones left. KILL whatever is still there 3 s later.
 cleanup() {
 	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	sleep 0.2
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do
 		for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -155,6 +163,7 @@ if ! grep -q "port_max = 39999;" "$conf" || ! grep -q "level = \"notice\";" "$co
 fi
 "$deskline" -t -c "$conf" >/dev/null
 
+started_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
 taskset -c "$deskline_cpu" "$deskline" -c "$conf" -p "$T/deskline.pid" >>"$T/deskline.log" 2>&1 &
 dl_pid=$!
 pids+=("$dl_pid")
@@ -425,8 +434,8 @@ if [ ! -f "$doc" ]; then
 	cat >"$doc" <<'EOF'
 # Benchmarks
 
-Measured figures only. Every section below was appended by the script that measured it, with
-the date, the machine, the commit and the exact command: run the same command to compare.
+Measured figures only. Every dated section below was appended by the script that measured it,
+with the date, the machine, the commit and the exact command: run the same command to compare.
 Loopback figures are for comparing builds, not for sizing hardware: a UDP send on loopback
 delivers the packet within the sender's system call, so part of the receivers' kernel work is
 charged to the sender, and nothing crosses a real network.
@@ -479,7 +488,7 @@ columns=("rate" "attempted" "failed" "retrans" "no RTP" "RTP pkts/call" "INVITE�
 	 "drops counter" "drops other" "CDR caller-hangup" "VmRSS kB")
 {
 	echo
-	echo "### $(date -u +%Y-%m-%d) — CPS, hold $hold_ms ms${perf_at:+, profiled at $perf_at calls/s}"
+	echo "### $started_utc — CPS, hold $hold_ms ms${perf_at:+, profiled at $perf_at calls/s}"
 	echo
 	echo "- machine: $(nproc) CPUs, $cpu_model, Linux $(uname -r); load average before the run:" \
 	     "$loadavg"

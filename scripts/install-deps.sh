@@ -9,7 +9,7 @@ PACKAGES=(
 	libsofia-sip-ua-dev libspandsp-dev libconfig-dev libhiredis-dev libsndfile1-dev
 	libcurl4-openssl-dev check
 	# run
-	redis-server
+	redis-server tzdata
 	# test
 	sip-tester python3 python3-aiosmtpd valgrind procps iproute2
 )

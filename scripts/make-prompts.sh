@@ -138,6 +138,8 @@ prompt he no-input "לא קיבלנו את בחירתכם."
 prompt he goodbye "תודה שפניתם אלינו, להתראות."
 prompt he try-later "כל הקווים תפוסים כעת, אנא נסו שוב מאוחר יותר."
 prompt he transfer-callcenter "אתם מועברים למוקד המועצה."
+# Outside business hours (calendar.closed, Procedure 46 §6); the hours said are the calendar's.
+prompt he closed "מחלקת הגבייה סגורה כעת. שעות הפעילות שלנו הן בימים ראשון עד חמישי, משמונה עד ארבע. אתם מועברים למוקד המועצה."
 # Heard by clerks after dialing a feature code (features.ok_prompt, features.error_prompt).
 prompt he feature-ok "בוצע."
 prompt he feature-error "לא ניתן היה להשלים את הבקשה."
@@ -150,6 +152,7 @@ prompt en no-input "We did not receive your choice."
 prompt en goodbye "Thank you for calling. Goodbye."
 prompt en try-later "All lines are busy. Please try again later."
 prompt en transfer-callcenter "Transferring you to the council call center."
+prompt en closed "The collection department is closed now. Our hours are Sunday to Thursday, eight to four. Transferring you to the council call center."
 prompt en feature-ok "Done."
 prompt en feature-error "The request could not be completed."
 

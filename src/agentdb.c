@@ -28,6 +28,10 @@ static const struct {
 	[AGENTDB_NODE_RECONCILE] = { "node_reconcile", lua_node_reconcile },
 	[AGENTDB_DIRECT_CALL]    = { "direct_call",    lua_direct_call },
 	[AGENTDB_TICKETS]        = { "tickets",        lua_tickets },
+	[AGENTDB_TICKET_IDS]     = { "ticket_ids",     lua_ticket_ids },
+	[AGENTDB_TICKET_CREATE]  = { "ticket_create",  lua_ticket_create },
+	[AGENTDB_TICKET_NOTE]    = { "ticket_note",    lua_ticket_note },
+	[AGENTDB_TICKET_STATUS]  = { "ticket_status",  lua_ticket_status },
 };
 
 static const char *const state_names[] = {

@@ -30,6 +30,8 @@
 #include "deskline/sdp.h"
 #include "deskline/presence.h"
 #include "deskline/registrar.h"
+#include "deskline/ticket.h"
+#include "deskline/calendar.h"
 #include "call_int.h"
 
 /** Period of the sweep that checks RTP timeouts and drain, ms. */
@@ -314,6 +316,7 @@ static void call_end(struct call *call)
 		.route = call->route,
 		.result = call->result[0] ? call->result : "ended",
 		.detail = call->detail,
+		.ticket = call->ticket,
 		.start_ms = call->start_ms,
 		.answer_ms = call->answer_ms,
 		.bridge_ms = call->bridge_ms,
@@ -461,6 +464,12 @@ static void call_start_menu(struct call *call)
 		return;
 	}
 	call->state = CS_MENU;
+	/* Outside business hours (Procedure 46 §6 calendar) the closed actions run instead. */
+	if (cfg->on_closed.n && !calendar_is_open(&cfg->calendar, time(NULL))) {
+		call_copy_str(call->overflow, sizeof(call->overflow), "closed");
+		log_info(call->call_id, "outside business hours");
+		ivr_run(call->ivr, &cfg->on_closed, media_now_ms(), &out);
+	}
 	call_apply(call, &out);
 }
 
@@ -608,12 +617,119 @@ void call_play(struct call *call, const char *prompt, bool loop)
 		media_leg_play(call->a.media, NULL, 0, false);
 }
 
+/** Send the B-leg INVITE to the trunk (after its ticket, when it opens tickets). */
+static void trunk_invite(struct call *call, const struct dl_action *action)
+{
+	const struct dl_config *cfg = call->rt->cfg;
+	const struct dl_trunk *trunk = call->trunk;
+	char from[256], headers[1024];
+	size_t hlen = 0;
+
+	if (trunk->keep_caller_id)
+		call_from_header(call, from, sizeof(from),
+				 call->caller[0] ? call->caller : trunk->from_user,
+				 call->caller_name);
+	else
+		call_from_header(call, from, sizeof(from), trunk->from_user, NULL);
+
+	struct dl_header extra[3];
+	size_t n_extra = 0;
+	if (call->ticket[0]) {
+		/* The call-center agent sees the ticket and why the call came (Procedure 46 §4). */
+		extra[n_extra++] = (struct dl_header){ cfg->tickets.header_ticket, call->ticket };
+		extra[n_extra++] = (struct dl_header){ cfg->tickets.header_menu_path,
+						       (char *)(call->ivr ? ivr_path(call->ivr) : "") };
+		extra[n_extra++] = (struct dl_header){ cfg->tickets.header_reason,
+						       call->overflow[0] ? call->overflow
+									 : (char *)"menu" };
+	}
+	headers[0] = '\0';
+	for (size_t i = 0; i < action->n_headers + n_extra; i++) {
+		const struct dl_header *h = i < action->n_headers ? &action->headers[i]
+								 : &extra[i - action->n_headers];
+		if (!h->name || !h->value || !h->value[0])
+			continue;
+		int n = snprintf(headers + hlen, sizeof(headers) - hlen, "%s%s: %s",
+				 hlen ? "\r\n" : "", h->name, h->value);
+		if (n < 0 || (size_t)n >= sizeof(headers) - hlen)
+			break;
+		hlen += (size_t)n;
+	}
+
+	if (call_open_b_leg(call, &call->b, trunk->uri, trunk->uri, from, headers) != 0) {
+		call_trunk_failed(call, "cannot open the B-leg");
+		return;
+	}
+	su_timer_set_interval(call->ring_timer, ring_timer_cb, (su_timer_arg_t *)call,
+			      (su_duration_t)trunk->ring_timeout_ms);
+	log_info(call->call_id, "to trunk %s (%s)%s%s", trunk->name, trunk->uri,
+		 hlen ? " with " : "", headers);
+}
+
+/** The category of an unanswered call: the label of the last menu choice ("…(label)"). */
+static void path_category(const char *path, char *buf, size_t size)
+{
+	const char *open = strrchr(path, '(');
+	const char *close = open ? strchr(open, ')') : NULL;
+
+	if (!open || !close)
+		call_copy_str(buf, size, "");
+	else
+		snprintf(buf, size, "%.*s", (int)(close - open - 1), open + 1);
+}
+
+static void on_ticket(int err, const struct ticket_opened *t, void *arg)
+{
+	struct call *call = arg;
+
+	if (!err) {
+		call_copy_str(call->ticket, sizeof(call->ticket), t->id);
+		log_notice(call->call_id, "ticket %s%s, due %llu, clerk %s", t->id,
+			   t->spooled ? " (spooled: Redis down)" : "",
+			   (unsigned long long)t->due_ms, t->clerk[0] ? t->clerk : "-");
+	} else {
+		log_err(call->call_id, "ticket not stored: %s", strerror(err));
+	}
+	if (!call->dead && call->state == CS_TRUNK && call->trunk_action) {
+		const struct dl_action *action = call->trunk_action;
+		call->trunk_action = NULL;
+		trunk_invite(call, action);
+	}
+	call_unref(call);
+}
+
+/** Open the ticket of an unanswered call before it goes to a trunk that opens tickets. */
+static int call_open_ticket(struct call *call)
+{
+	char category[96];
+	const char *path = call->ivr ? ivr_path(call->ivr) : "";
+	struct ticket_new tn = {
+		.call_id = call->call_id,
+		.caller = call->caller,
+		.caller_name = call->caller_name,
+		.called = call->called,
+		.menu_path = path,
+		.category = category,
+		.queue = call->queue ? call->queue->name : "",
+		.reason = call->overflow[0] ? call->overflow : "menu",
+		.forward = call->trunk->name,
+		.tried = call->tried_log,
+		.created_ms = call_wall_ms(),
+	};
+
+	path_category(path, category, sizeof(category));
+	if (!call->app->tickets)
+		return ENOENT;
+	int err = ticket_open(call->app->tickets, &tn, on_ticket, call_ref(call));
+	if (err)
+		call_unref(call);
+	return err;
+}
+
 static void call_start_trunk(struct call *call, const struct dl_action *action)
 {
 	const struct dl_config *cfg = call->rt->cfg;
 	const struct dl_trunk *trunk = config_trunk(cfg, action->arg);
-	char from[256], headers[1024];
-	size_t hlen = 0;
 
 	if (!trunk) {
 		log_err(call->call_id, "trunk %s is not configured", action->arg);
@@ -630,31 +746,14 @@ static void call_start_trunk(struct call *call, const struct dl_action *action)
 	su_timer_reset(call->ivr_timer);
 	media_leg_stop(call->a.media);
 
-	if (trunk->keep_caller_id)
-		call_from_header(call, from, sizeof(from),
-				 call->caller[0] ? call->caller : trunk->from_user,
-				 call->caller_name);
-	else
-		call_from_header(call, from, sizeof(from), trunk->from_user, NULL);
-
-	headers[0] = '\0';
-	for (size_t i = 0; i < action->n_headers; i++) {
-		int n = snprintf(headers + hlen, sizeof(headers) - hlen, "%s%s: %s",
-				 hlen ? "\r\n" : "", action->headers[i].name,
-				 action->headers[i].value);
-		if (n < 0 || (size_t)n >= sizeof(headers) - hlen)
-			break;
-		hlen += (size_t)n;
+	if (trunk->opens_ticket && !call->ticket[0]) {
+		call->trunk_action = action;
+		if (call_open_ticket(call) == 0)
+			return; /* the INVITE goes when the ticket is stored */
+		call->trunk_action = NULL;
+		log_err(call->call_id, "no ticket service: forwarding without a ticket");
 	}
-
-	if (call_open_b_leg(call, &call->b, trunk->uri, trunk->uri, from, headers) != 0) {
-		call_trunk_failed(call, "cannot open the B-leg");
-		return;
-	}
-	su_timer_set_interval(call->ring_timer, ring_timer_cb, (su_timer_arg_t *)call,
-			      (su_duration_t)trunk->ring_timeout_ms);
-	log_info(call->call_id, "to trunk %s (%s)%s%s", trunk->name, trunk->uri,
-		 hlen ? " with " : "", headers);
+	trunk_invite(call, action);
 }
 
 /** The B-leg could not be set up: run the trunk's fallback actions. */
@@ -675,6 +774,9 @@ static void call_trunk_failed(struct call *call, const char *detail)
 	call_leg_release(&call->b);
 	if (snprintf(call->detail, sizeof(call->detail), "%s: %s", call->route, detail) < 0)
 		call->detail[0] = '\0';
+	/* "If the call-center trunk fails too, the ticket still exists and says so." */
+	if (call->ticket[0] && call->trunk && call->trunk->opens_ticket && call->app->tickets)
+		ticket_note(call->app->tickets, call->ticket, "forward_result", detail);
 
 	if (call->state == CS_ENDING || !call->a.nh)
 		return;
@@ -725,6 +827,8 @@ static void b_leg_response(struct call *call, int status, char const *phrase, si
 		media_bridge(call->a.media, b->media, true);
 		call->state = CS_BRIDGED;
 		call->bridge_ms = call_wall_ms();
+		if (call->ticket[0] && call->trunk->opens_ticket && call->app->tickets)
+			ticket_note(call->app->tickets, call->ticket, "forward_result", "answered");
 		log_info(call->call_id, "bridged to trunk %s (%s)", call->trunk->name,
 			 dl_codec_name(b->params.codec));
 		return;

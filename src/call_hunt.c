@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sofia-sip/nua.h>
 #include <sofia-sip/sip_status.h>
@@ -54,6 +55,15 @@ static void ring_drop(struct call *call, struct ring *ring, const char *outcome)
 
 	if (!ring->active)
 		return;
+	/* For the ticket, should the call end unanswered: who was tried, how it ended. */
+	size_t len = strlen(call->tried_log);
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	if (len < sizeof(call->tried_log) &&
+	    snprintf(call->tried_log + len, sizeof(call->tried_log) - len, "%s%s %s %02d:%02d:%02d",
+		     len ? "; " : "", ring->clerk, outcome, tm.tm_hour, tm.tm_min, tm.tm_sec) < 0)
+		call->tried_log[len] = '\0';
 	call_leg_end(&ring->leg);
 	call_leg_release(&ring->leg);
 	ring->active = false;

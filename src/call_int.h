@@ -94,7 +94,12 @@ struct call {
 	bool claim_pending;
 	uint64_t queue_start_ms;
 	char agent[64];             /**< clerk on the call (on_call in Redis) */
-	char overflow[32];          /**< why the call left the queue unanswered */
+	char overflow[32];          /**< why the call was not answered: queue overflow, "closed" */
+	char tried_log[512];        /**< clerks rung and how each ended, for the ticket */
+
+	/* ticket (Procedure 46 §4) */
+	char ticket[32];            /**< id of the ticket opened for this call, "" if none */
+	const struct dl_action *trunk_action; /**< trunk action waiting for its ticket */
 
 	/* clerk calls (call_clerk.c) */
 	const struct dl_clerk *from_clerk;

@@ -119,6 +119,7 @@ int cdr_format(char *buf, size_t size, const struct cdr_record *r)
 	    put_raw(buf, size, &pos, ",\"route\":") || put_str(buf, size, &pos, r->route) ||
 	    put_raw(buf, size, &pos, ",\"result\":") || put_str(buf, size, &pos, r->result) ||
 	    put_raw(buf, size, &pos, ",\"detail\":") || put_str(buf, size, &pos, r->detail) ||
+	    put_raw(buf, size, &pos, ",\"ticket\":") || put_str(buf, size, &pos, r->ticket) ||
 	    put_raw(buf, size, &pos, ",\"duration_ms\":%llu,\"talk_ms\":%llu}\n",
 		    (unsigned long long)duration_ms, (unsigned long long)talk_ms))
 		return -1;

@@ -7,7 +7,11 @@
  * the media port range, a trunk's from_user, a menu's digits and prompts, the registrar's expiry
  * range, feature codes, a queue's music, a clerk's id, extension and queues — and, in the root
  * hook, everything that needs the whole file (references between menus, trunks and queues, play:
- * prompt files, menus and queue overflows without a way out, queues without clerks).
+ * prompt files, menus and queue overflows without a way out, queues without clerks, the
+ * calendar's closed actions).
+ *
+ * The calendar's holidays may also come from a file of their own (calendar.holidays_file, one
+ * per line): its errors name that file and its lines, and sort after the main file's.
  *
  * Sections are walked in table order, not file order, so a hook can rely on what an earlier
  * section filled in: the registrar's realm before clerk passwords are hashed with it, sip.numbers
@@ -35,6 +39,7 @@
 #include <sofia-sip/su_md5.h>
 #include <sofia-sip/url.h>
 
+#include "deskline/calendar.h"
 #include "deskline/config.h"
 #include "deskline/log.h"
 
@@ -43,6 +48,7 @@
 
 /** One error, kept with its line so the list can be sorted before it is handed out. */
 struct error {
+	const char *file;  /* NULL: the main file; else valid until the errors are handed out */
 	int line;
 	size_t seq;      /* report order: keeps errors of one line in the order they were found */
 	char *msg;
@@ -62,6 +68,17 @@ struct loader {
 	bool *lang_ok;           /* per cfg->languages[i]: its folder exists */
 	char **missing;          /* prompt files reported missing, each reported once */
 	size_t n_missing;
+	struct holiday_src *hol; /* holidays as read, with where they were written */
+	size_t n_hol;
+	char *holidays_path;     /* calendar.holidays_file, absolute: its errors name it */
+	bool hours_bad[7];       /* calendar.hours of that weekday were wrong (reported) */
+};
+
+/** A holiday and where it was written, for duplicate messages. */
+struct holiday_src {
+	struct cal_holiday h;
+	const char *file;        /* NULL: the main file; else ld->holidays_path */
+	int line;
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -80,6 +97,7 @@ static void vreport(struct loader *ld, const char *file, int line, const char *f
 	/* libconfig names an included file as the directive spelled it, relative to the include
 	 * folder, which is ld->dir. */
 	const char *dir = file && file[0] != '/' ? ld->dir : NULL;
+	const char *sort_file = file;
 	if (!file)
 		file = ld->path;
 	if (line > 0)
@@ -101,7 +119,8 @@ static void vreport(struct loader *ld, const char *file, int line, const char *f
 		return;
 	}
 	ld->errv = v;
-	v[ld->errn] = (struct error){ .line = line, .seq = ld->errn, .msg = msg };
+	v[ld->errn] = (struct error){ .file = sort_file, .line = line, .seq = ld->errn,
+				      .msg = msg };
 	ld->errn++;
 }
 
@@ -139,10 +158,18 @@ static void err_line(struct loader *ld, int line, const char *fmt, ...)
 	va_end(ap);
 }
 
+/** The main file first, then other files (the holidays file) by name; lines within each. */
 static int error_cmp(const void *a, const void *b)
 {
 	const struct error *x = a, *y = b;
 
+	if (!x->file != !y->file)
+		return x->file ? 1 : -1;
+	if (x->file && y->file) {
+		int c = strcmp(x->file, y->file);
+		if (c)
+			return c;
+	}
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
@@ -325,6 +352,24 @@ static bool token_ok(const char *s)
 	return true;
 }
 
+/**
+ * Headers deskline writes itself on a B-leg INVITE (RFC 3261 §8.1.1 and the dialog and body
+ * headers), with their compact forms (§7.3.3): a configured copy would break the request.
+ */
+static bool header_reserved(const char *name)
+{
+	static const char *const reserved[] = {
+		"Via", "v", "From", "f", "To", "t", "Call-ID", "i", "CSeq", "Contact", "m",
+		"Max-Forwards", "Content-Type", "c", "Content-Length", "l", "Route", "Record-Route",
+	};
+
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		if (strcasecmp(name, reserved[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 /** No control characters except HTAB (RFC 3261 §25.1 TEXT-UTF8char / LWS): no CR LF injection. */
 static bool text_ok(const char *s)
 {
@@ -465,9 +510,9 @@ static const struct dl_action *list_end(const struct dl_action_list *l)
 	return NULL;
 }
 
-/** An action list: "hangup" or [ "play:x", "hangup" ]. */
+/** An action list: "hangup" or [ "play:x", "hangup" ]; [ ] only when @p empty_ok. */
 static void parse_actions(struct loader *ld, const config_setting_t *s, const char *where,
-			  struct dl_action_list *list)
+			  struct dl_action_list *list, bool empty_ok)
 {
 	bool single = config_setting_type(s) == CONFIG_TYPE_STRING;
 	const char *ended_by = NULL;
@@ -477,6 +522,8 @@ static void parse_actions(struct loader *ld, const config_setting_t *s, const ch
 		n = 1;
 	} else if (is_list(s)) {
 		n = config_setting_length(s);
+		if (n == 0 && empty_ok)
+			return;
 		if (n == 0) {
 			err_at(ld, s, "%s must name at least one action", where);
 			return;
@@ -564,7 +611,8 @@ struct key {
 	size_t off;                 /* field, from the base of the struct the table fills */
 	size_t count_off;           /* KT_STRINGS, KT_NAMED, KT_LIST, codecs: the size_t count */
 	bool required;
-	bool empty_null;            /* KT_STRING, KT_PATH: "" means none (NULL) */
+	bool empty_null;            /* KT_STRING, KT_PATH: "" means none (NULL);
+				       KT_ACTIONS: [ ] means none (an empty list) */
 	bool unique;                /* KT_STRINGS: no entry twice */
 	bool lower;                 /* KT_STRING: stored in lower case (A-Z only) */
 	long long min, max, step;   /* integers; KT_STRINGS, KT_NAMED, KT_LIST: min entries */
@@ -808,6 +856,91 @@ static bool check_node(struct loader *ld, const config_setting_t *s, const char 
 	return true;
 }
 
+/** calendar.timezone: glibc reads an unknown TZ as UTC without a word, so the zone is looked
+ * up here, where a mistake still has a line. */
+static bool check_timezone(struct loader *ld, const config_setting_t *s, const char *where,
+			   const char *value)
+{
+	if (calendar_zone_check(value) != 0) {
+		err_at(ld, s, "%s: \"%s\" is not a zone of the system's time-zone database "
+		       "(/usr/share/zoneinfo, package tzdata), e.g. \"Asia/Jerusalem\"", where,
+		       value);
+		return false;
+	}
+	return true;
+}
+
+/** A header deskline adds to B-leg INVITEs itself (tickets.header_*): RFC 3261 §25.1 token, and
+ * none of the headers the request already carries. */
+static bool check_header_name(struct loader *ld, const config_setting_t *s, const char *where,
+			      const char *value)
+{
+	if (!token_ok(value)) {
+		err_at(ld, s, "%s: \"%s\" is not a SIP header name (RFC 3261 §25.1 token)", where,
+		       value);
+		return false;
+	}
+	if (header_reserved(value)) {
+		err_at(ld, s, "%s: %s is set by deskline and cannot be configured", where, value);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * smtp.url: what libcurl's SMTP takes, "smtp://HOST[:PORT]" or "smtps://HOST[:PORT]" (implicit
+ * TLS, RFC 8314 §3.3). No user:password@ (smtp.username and smtp.password keep those out of
+ * logs) and no path (libcurl would send it as the EHLO name).
+ */
+static bool smtp_url_ok(const char *v)
+{
+	const char *host, *end;
+	char buf[256];
+
+	if (strncmp(v, "smtp://", 7) == 0)
+		host = v + 7;
+	else if (strncmp(v, "smtps://", 8) == 0)
+		host = v + 8;
+	else
+		return false;
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (!end)
+			return false;
+		end++;
+	} else {
+		end = host + strcspn(host, ":/");
+	}
+	if (end == host || (size_t)(end - host) >= sizeof(buf))
+		return false;
+	memcpy(buf, host, (size_t)(end - host));
+	buf[end - host] = '\0';
+	if (!host_is_valid(buf))
+		return false;
+	if (*end == ':') {
+		size_t n = strcspn(end + 1, "/");
+		if (n >= sizeof(buf))
+			return false;
+		memcpy(buf, end + 1, n);
+		buf[n] = '\0';
+		if (!port_ok(buf))
+			return false;
+		end += 1 + n;
+	}
+	return end[0] == '\0' || (end[0] == '/' && end[1] == '\0');
+}
+
+static bool check_smtp_url(struct loader *ld, const config_setting_t *s, const char *where,
+			   const char *value)
+{
+	if (!smtp_url_ok(value)) {
+		err_at(ld, s, "%s: \"%s\" is not smtp://HOST[:PORT] or smtps://HOST[:PORT]", where,
+		       value);
+		return false;
+	}
+	return true;
+}
+
 /* Custom keys ------------------------------------------------------------------------------- */
 
 /** media.codecs: SDP encoding names are case-insensitive (RFC 4855 §3). */
@@ -953,24 +1086,6 @@ static void parse_password(struct loader *ld, const struct key *k, const config_
 }
 
 /**
- * Headers deskline writes itself on a B-leg INVITE (RFC 3261 §8.1.1 and the dialog and body
- * headers), with their compact forms (§7.3.3): a configured copy would break the request.
- */
-static bool header_reserved(const char *name)
-{
-	static const char *const reserved[] = {
-		"Via", "v", "From", "f", "To", "t", "Call-ID", "i", "CSeq", "Contact", "m",
-		"Max-Forwards", "Content-Type", "c", "Content-Length", "l", "Route", "Record-Route",
-	};
-
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
-		if (strcasecmp(name, reserved[i]) == 0)
-			return true;
-	}
-	return false;
-}
-
-/**
  * An option's headers { Name = "value"; }: they go with the option's trunk action, so the field
  * of this key is the option's action list, which the table parses first.
  */
@@ -1030,6 +1145,253 @@ static void parse_headers(struct loader *ld, const struct key *k, const config_s
 		hd->value = str_dup(ld, value);
 		trunk->n_headers++;
 	}
+}
+
+/* The business calendar (Procedure 46 §6) ---------------------------------------------------- */
+
+static const char *const day_names[7] = {
+	"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+};
+
+static bool digits_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	}
+	return true;
+}
+
+static int two_digits(const char *s)
+{
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/** "HH:MM", 00:00-23:59, to minutes after midnight; -1 when it is not one. */
+static int clock_parse(const char *s)
+{
+	if (!digits_ok(s, 2) || s[2] != ':' || !digits_ok(s + 3, 2))
+		return -1;
+	int h = two_digits(s), m = two_digits(s + 3);
+	return h <= 23 && m <= 59 ? h * 60 + m : -1;
+}
+
+/**
+ * calendar.hours.DAY: "HH:MM-HH:MM" or "" for a day without hours. The field is that day's
+ * struct cal_hours (the key's offset in the week array); a day left out has the default the
+ * table gives it.
+ */
+static void parse_day_hours(struct loader *ld, const struct key *k, const config_setting_t *s,
+			    const config_setting_t *grp, const char *where, char *base)
+{
+	struct cal_hours *h = (struct cal_hours *)(base + k->off);
+	size_t day = k->off / sizeof(struct cal_hours);
+	const char *text = k->def_str;
+	int open, close;
+
+	*h = (struct cal_hours){ 0, 0 };
+	if (s) {
+		text = string_value(ld, s, where);
+		if (!text) {
+			ld->hours_bad[day] = true;
+			return;
+		}
+	}
+	if (!text[0])
+		return;
+	open = strlen(text) == 11 && text[5] == '-' ? clock_parse(text) : -1;
+	close = open >= 0 ? clock_parse(text + 6) : -1;
+	if (open < 0 || close < 0) {
+		err_at(ld, s, "%s: \"%s\" is not \"HH:MM-HH:MM\" (00:00-23:59), or \"\" for a day "
+		       "without working hours", where, text);
+		ld->hours_bad[day] = true;
+		return;
+	}
+	if (open >= close) {
+		err_at(ld, s, "%s: \"%s\" opens at or after it closes", where, text);
+		ld->hours_bad[day] = true;
+		return;
+	}
+	*h = (struct cal_hours){ open, close };
+}
+
+/**
+ * A holiday: "YYYY-MM-DD" (closed all day) or "YYYY-MM-DD HH:MM" (a short day closing then).
+ *
+ * @return 0, EINVAL (not that form), EDOM (no such date).
+ */
+static int holiday_parse(const char *s, struct cal_holiday *h)
+{
+	size_t len = strlen(s);
+
+	if ((len != 10 && len != 16) || !digits_ok(s, 4) || s[4] != '-' || !digits_ok(s + 5, 2) ||
+	    s[7] != '-' || !digits_ok(s + 8, 2))
+		return EINVAL;
+	h->year = two_digits(s) * 100 + two_digits(s + 2);
+	h->month = two_digits(s + 5);
+	h->day = two_digits(s + 8);
+	h->close_min = -1;
+	if (len == 16) {
+		if (s[10] != ' ')
+			return EINVAL;
+		h->close_min = clock_parse(s + 11);
+		if (h->close_min < 0)
+			return EINVAL;
+	}
+	return calendar_date_valid(h->year, h->month, h->day) ? 0 : EDOM;
+}
+
+static int holiday_cmp(const void *a, const void *b)
+{
+	const struct cal_holiday *x = a, *y = b;
+
+	if (x->year != y->year)
+		return x->year < y->year ? -1 : 1;
+	if (x->month != y->month)
+		return x->month < y->month ? -1 : 1;
+	return x->day < y->day ? -1 : x->day > y->day;
+}
+
+/**
+ * Check one holiday and keep it. A short day must shorten a working day: on a day without
+ * hours, or closing outside that day's hours, it says something the calendar cannot do.
+ *
+ * @param file          NULL for the main file, else ld->holidays_path
+ * @param line          line in @p file (1 or more)
+ * @param hours_usable  calendar.hours is not of a wrong type, so the weekday's hours are what
+ *                      the file means
+ */
+static void add_holiday(struct loader *ld, const char *text, const char *file, int line,
+			const char *what, bool hours_usable)
+{
+	struct cal_holiday h;
+	int r = holiday_parse(text, &h);
+
+	if (r == EINVAL) {
+		err_file(ld, file, line, "%s: \"%s\" is not \"YYYY-MM-DD\" (closed all day) or "
+			 "\"YYYY-MM-DD HH:MM\" (a short day, closing at HH:MM)", what, text);
+		return;
+	}
+	if (r == EDOM) {
+		err_file(ld, file, line, "%s: \"%s\": there is no such date", what, text);
+		return;
+	}
+	int wd = calendar_weekday(h.year, h.month, h.day);
+	const struct cal_hours *w = &ld->cfg->calendar.week[wd];
+	if (h.close_min >= 0 && hours_usable && !ld->hours_bad[wd]) {
+		if (w->open_min >= w->close_min) {
+			err_file(ld, file, line, "%s: \"%s\" is a short day on a %s, which has no "
+				 "working hours (calendar.hours.%s)", what, text, day_names[wd],
+				 day_names[wd]);
+			return;
+		}
+		if (h.close_min <= w->open_min || h.close_min >= w->close_min) {
+			err_file(ld, file, line, "%s: \"%s\": a short day closes during the day's "
+				 "hours, after %02d:%02d and before %02d:%02d", what, text,
+				 w->open_min / 60, w->open_min % 60, w->close_min / 60,
+				 w->close_min % 60);
+			return;
+		}
+	}
+	for (size_t i = 0; i < ld->n_hol; i++) {
+		const struct holiday_src *o = &ld->hol[i];
+		if (holiday_cmp(&o->h, &h) != 0)
+			continue;
+		if (o->file == file)
+			err_file(ld, file, line, "%s: %.10s is already listed at line %d", what,
+				 text, o->line);
+		else
+			err_file(ld, file, line, "%s: %.10s is already listed at %s:%d", what,
+				 text, o->file ? o->file : ld->path, o->line);
+		return;
+	}
+	/* Grows one at a time: a council lists a few dozen days a year. */
+	struct holiday_src *v = realloc(ld->hol, (ld->n_hol + 1) * sizeof(*v));
+	if (!v) {
+		ld->nomem = true;
+		return;
+	}
+	ld->hol = v;
+	v[ld->n_hol++] = (struct holiday_src){ .h = h, .file = file, .line = line };
+}
+
+/** Is calendar.hours usable: absent (the defaults) or a group? Otherwise its error is reported
+ * and short days are not measured against hours the file did not mean. */
+static bool hours_known(const config_setting_t *calendar)
+{
+	const config_setting_t *hours = calendar ? config_setting_get_member(calendar, "hours")
+						 : NULL;
+
+	return !hours || config_setting_is_group(hours);
+}
+
+/** calendar.holidays = [ "2026-09-21", "2026-09-20 13:00" ]: any order, sorted later. */
+static void parse_holidays(struct loader *ld, const struct key *k, const config_setting_t *s,
+			   const config_setting_t *grp, const char *where, char *base)
+{
+	if (!s)
+		return;
+	if (!is_list(s)) {
+		err_at(ld, s, "%s must be a list of dates: [ \"YYYY-MM-DD\", "
+		       "\"YYYY-MM-DD HH:MM\" ]", where);
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		char w[WHERE_MAX];
+
+		where_idx(w, where, i);
+		const char *text = string_value(ld, e, w);
+		if (text)
+			add_holiday(ld, text, NULL, (int)config_setting_source_line(e), w,
+				    hours_known(grp));
+	}
+}
+
+/**
+ * calendar.holidays_file: more holidays, one per line in the same form; '#' starts a comment.
+ * The department keeps this list from year to year, so it may live apart from the
+ * configuration; its mistakes are reported at its own lines.
+ */
+static void parse_holidays_file(struct loader *ld, const struct key *k,
+				const config_setting_t *s, const config_setting_t *grp,
+				const char *where, char *base)
+{
+	char *line = NULL;
+	size_t size = 0;
+	int n = 0;
+
+	if (!s)
+		return;
+	const char *name = string_value(ld, s, where);
+	if (!name || !name[0])
+		return;
+	ld->holidays_path = resolve(ld, name);
+	if (!ld->holidays_path)
+		return;
+	FILE *f = fopen(ld->holidays_path, "r");
+	if (!f) {
+		err_at(ld, s, "%s: cannot read \"%s\": %s", where, ld->holidays_path,
+		       strerror(errno));
+		return;
+	}
+	while (getline(&line, &size, f) >= 0) {
+		char *p = line, *end;
+
+		n++;
+		p[strcspn(p, "#\r\n")] = '\0';
+		p += strspn(p, " \t");
+		end = p + strlen(p);
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*p)
+			add_holiday(ld, p, ld->holidays_path, n, "holiday", hours_known(grp));
+	}
+	if (ferror(f))
+		err_at(ld, s, "%s: error reading \"%s\": %s", where, ld->holidays_path,
+		       strerror(errno));
+	free(line);
+	fclose(f);
 }
 
 /* Done hooks -------------------------------------------------------------------------------- */
@@ -1399,6 +1761,120 @@ static void redis_done(struct loader *ld, const config_setting_t *grp, const cha
 	cfg->node_id = str_dup(ld, host);
 }
 
+/**
+ * The holidays, sorted for calendar.c's binary search. A week without any working hours would
+ * leave every inquiry without a due time (calendar_due_civil: ENOENT).
+ */
+static void calendar_done(struct loader *ld, const config_setting_t *grp, const char *where,
+			  char *base)
+{
+	struct dl_calendar *cal = &((struct dl_config *)base)->calendar;
+	bool open = false, bad = false;
+
+	for (size_t i = 0; i < 7; i++) {
+		open |= cal->week[i].open_min < cal->week[i].close_min;
+		bad |= ld->hours_bad[i];
+	}
+	if (!open && !bad && hours_known(grp))
+		err_line(ld, member_line(grp, "hours"), "calendar.hours: no day has working hours, "
+			 "so no inquiry could ever be due");
+
+	if (!ld->n_hol)
+		return;
+	cal->holidays = calloc(ld->n_hol, sizeof(*cal->holidays));
+	if (!cal->holidays) {
+		ld->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < ld->n_hol; i++)
+		cal->holidays[i] = ld->hol[i].h;
+	cal->n_holidays = ld->n_hol;
+	qsort(cal->holidays, cal->n_holidays, sizeof(*cal->holidays), holiday_cmp);
+}
+
+/**
+ * A trunk that opens tickets needs the address they are mailed to (Procedure 46 §4: the
+ * inquiry is sent to the department by e-mail). The three headers go on one INVITE, so they
+ * must differ; header names are case-insensitive (RFC 3261 §7.3.1).
+ */
+static void tickets_done(struct loader *ld, const config_setting_t *grp, const char *where,
+			 char *base)
+{
+	const struct dl_tickets *t = (const struct dl_tickets *)base;
+	const struct dl_config *cfg = ld->cfg;
+	static const struct {
+		const char *key;
+		size_t off;
+	} headers[] = {
+		{ "header_ticket", OFF(dl_tickets, header_ticket) },
+		{ "header_menu_path", OFF(dl_tickets, header_menu_path) },
+		{ "header_reason", OFF(dl_tickets, header_reason) },
+	};
+
+	for (size_t i = 0; i < 3; i++) {
+		const char *name = get_ptr((const char *)t + headers[i].off);
+		for (size_t j = 0; name && j < i; j++) {
+			const char *other = get_ptr((const char *)t + headers[j].off);
+			if (!other || strcasecmp(name, other) != 0)
+				continue;
+			/* At the one the file gives when the other is a default. */
+			bool here = grp && config_setting_get_member(grp, headers[i].key);
+			err_line(ld, member_line(grp, here ? headers[i].key : headers[j].key),
+				 "tickets.%s: \"%s\" is already tickets.%s", headers[i].key, name,
+				 headers[j].key);
+			break;
+		}
+	}
+
+	/* Given but wrong: reported where it is written. */
+	if (t->department_email || (grp && config_setting_get_member(grp, "department_email")))
+		return;
+	for (size_t i = 0; i < cfg->n_trunks; i++) {
+		const struct dl_trunk *tr = &cfg->trunks[i];
+		if (!tr->opens_ticket)
+			continue;
+		if (grp) {
+			err_at(ld, grp, "missing required key \"department_email\" in tickets "
+			       "(trunk \"%s\" opens tickets, which are mailed there)", tr->name);
+		} else {
+			const config_setting_t *trunks = config_setting_get_member(ld->root,
+										   "trunks");
+			const config_setting_t *g = trunks && tr->name ?
+				config_setting_get_member(trunks, tr->name) : NULL;
+			err_line(ld, member_line(g, "opens_ticket"), "trunks.%s.opens_ticket: "
+				 "tickets are mailed to tickets.department_email, which is missing",
+				 tr->name);
+		}
+		return;
+	}
+}
+
+/** Was @p key written with something other than ""? (Then a NULL field means its error was
+ * reported.) */
+static bool given(const config_setting_t *grp, const char *key)
+{
+	const config_setting_t *s = grp ? config_setting_get_member(grp, key) : NULL;
+	const char *v;
+
+	if (!s)
+		return false;
+	v = config_setting_get_string(s);
+	return !v || v[0];
+}
+
+/** SMTP AUTH needs both (RFC 4954); one without the other is a half-finished edit. */
+static void smtp_done(struct loader *ld, const config_setting_t *grp, const char *where,
+		      char *base)
+{
+	const struct dl_smtp *m = (const struct dl_smtp *)base;
+
+	if (m->username && !m->password && !given(grp, "password"))
+		err_line(ld, member_line(grp, "username"), "smtp.username needs smtp.password");
+	else if (m->password && !m->username && !given(grp, "username"))
+		err_line(ld, member_line(grp, "password"), "smtp.password is given without "
+			 "smtp.username");
+}
+
 static ssize_t menu_index(const struct dl_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_menus; i++) {
@@ -1558,6 +2034,32 @@ static void check_queue_clerks(struct loader *ld)
 }
 
 /**
+ * calendar.closed replaces the start menu outside business hours, so like a menu it must get the
+ * caller somewhere: a trunk, queue, hangup or a menu with a way out. Empty: the menu as usual.
+ */
+static void check_closed_exit(struct loader *ld, const bool *mout)
+{
+	const struct dl_action_list *l = &ld->cfg->on_closed;
+	const struct dl_action *end = list_end(l);
+	const config_setting_t *cal = config_setting_get_member(ld->root, "calendar");
+	const config_setting_t *s = cal ? config_setting_get_member(cal, "closed") : NULL;
+
+	/* Empty, or an action was left out as wrong (reported): nothing more to say. */
+	if (!l->n || (s && is_list(s) && (size_t)config_setting_length(s) != l->n))
+		return;
+	if (end && end->type == DL_ACT_MENU) {
+		/* A menu that does not exist is reported as such, not again here. */
+		ssize_t j = menu_index(ld->cfg, end->arg);
+		if (j < 0 || mout[j])
+			return;
+	} else if (end) {
+		return;
+	}
+	err_line(ld, l->v[l->n - 1].line, "calendar.closed has no way out: it must end in a "
+		 "trunk, queue, hangup or a menu with a way out");
+}
+
+/**
  * A menu has a way out when one of its lists ends in a trunk, queue or hangup, or goes to a menu
  * that has one. Computed as a least fixed point: every pass marks at least one more menu or
  * stops, so at most n_menus + 1 passes over all options.
@@ -1592,6 +2094,7 @@ static void check_exits(struct loader *ld)
 				 "queue or hangup can be reached from it", cfg->menus[i].name);
 	}
 	check_overflow_exits(ld, out);
+	check_closed_exit(ld, out);
 	free(out);
 }
 
@@ -1622,6 +2125,7 @@ static void root_done(struct loader *ld, const config_setting_t *root, const cha
 	}
 	for (size_t i = 0; i < cfg->n_queues; i++)
 		check_references(ld, &cfg->queues[i].on_overflow);
+	check_references(ld, &cfg->on_closed);
 	check_queue_clerks(ld);
 	check_exits(ld);
 }
@@ -1686,6 +2190,7 @@ static const struct key trunk_keys[] = {
 	{ .name = "from_user", .type = KT_STRING, .off = OFF(dl_trunk, from_user),
 	  .check = check_sip_user },
 	{ .name = "on_failure", .type = KT_ACTIONS, .off = OFF(dl_trunk, on_failure) },
+	{ .name = "opens_ticket", .type = KT_BOOL, .off = OFF(dl_trunk, opens_ticket) },
 };
 static const struct table trunk_table = TABLE(trunk_keys,
 	.size = sizeof(struct dl_trunk), .name_off = OFF(dl_trunk, name),
@@ -1814,6 +2319,70 @@ static const struct key clerk_keys[] = {
 static const struct table clerk_table = TABLE(clerk_keys,
 	.size = sizeof(struct dl_clerk), .line_off = OFF(dl_clerk, line), .done = clerk_done);
 
+/* Days left out of calendar.hours keep these: Sunday–Thursday 08:00–16:00 (Procedure 46 §6). */
+static const struct key hours_keys[] = {
+	{ .name = "sunday", .type = KT_CUSTOM, .off = 0 * sizeof(struct cal_hours),
+	  .def_str = "08:00-16:00", .parse = parse_day_hours },
+	{ .name = "monday", .type = KT_CUSTOM, .off = 1 * sizeof(struct cal_hours),
+	  .def_str = "08:00-16:00", .parse = parse_day_hours },
+	{ .name = "tuesday", .type = KT_CUSTOM, .off = 2 * sizeof(struct cal_hours),
+	  .def_str = "08:00-16:00", .parse = parse_day_hours },
+	{ .name = "wednesday", .type = KT_CUSTOM, .off = 3 * sizeof(struct cal_hours),
+	  .def_str = "08:00-16:00", .parse = parse_day_hours },
+	{ .name = "thursday", .type = KT_CUSTOM, .off = 4 * sizeof(struct cal_hours),
+	  .def_str = "08:00-16:00", .parse = parse_day_hours },
+	{ .name = "friday", .type = KT_CUSTOM, .off = 5 * sizeof(struct cal_hours),
+	  .def_str = "", .parse = parse_day_hours },
+	{ .name = "saturday", .type = KT_CUSTOM, .off = 6 * sizeof(struct cal_hours),
+	  .def_str = "", .parse = parse_day_hours },
+};
+static const struct table hours_table = TABLE(hours_keys);
+
+/* "hours" before the holidays: a short day is checked against its weekday's hours. The
+ * holidays are freed in config_free (they are built in calendar_done, not by a key). */
+static const struct key calendar_keys[] = {
+	{ .name = "timezone", .type = KT_STRING, .off = OFF(dl_config, calendar.timezone),
+	  .def_str = "Asia/Jerusalem", .check = check_timezone },
+	{ .name = "hours", .type = KT_SECTION, .off = OFF(dl_config, calendar.week),
+	  .sub = &hours_table },
+	{ .name = "holidays", .type = KT_CUSTOM, .parse = parse_holidays },
+	{ .name = "holidays_file", .type = KT_CUSTOM, .parse = parse_holidays_file },
+	{ .name = "closed", .type = KT_ACTIONS, .off = OFF(dl_config, on_closed),
+	  .empty_null = true },
+};
+static const struct table calendar_table = TABLE(calendar_keys, .done = calendar_done);
+
+/* department_email is required only when a trunk opens tickets: tickets_done. */
+static const struct key tickets_keys[] = {
+	{ .name = "spool_dir", .type = KT_PATH, .off = OFF(dl_tickets, spool_dir),
+	  .def_str = "spool" },
+	{ .name = "department_email", .type = KT_STRING,
+	  .off = OFF(dl_tickets, department_email), .check = check_email },
+	{ .name = "header_ticket", .type = KT_STRING, .off = OFF(dl_tickets, header_ticket),
+	  .def_str = "X-Deskline-Ticket", .check = check_header_name },
+	{ .name = "header_menu_path", .type = KT_STRING,
+	  .off = OFF(dl_tickets, header_menu_path), .def_str = "X-Deskline-Menu-Path",
+	  .check = check_header_name },
+	{ .name = "header_reason", .type = KT_STRING, .off = OFF(dl_tickets, header_reason),
+	  .def_str = "X-Deskline-Overflow-Reason", .check = check_header_name },
+};
+static const struct table tickets_table = TABLE(tickets_keys, .done = tickets_done);
+
+static const struct key smtp_keys[] = {
+	{ .name = "url", .type = KT_STRING, .off = OFF(dl_smtp, url),
+	  .def_str = "smtp://127.0.0.1:25", .check = check_smtp_url },
+	{ .name = "from", .type = KT_STRING, .off = OFF(dl_smtp, from),
+	  .def_str = "deskline@localhost", .check = check_email },
+	{ .name = "username", .type = KT_STRING, .off = OFF(dl_smtp, username),
+	  .empty_null = true, .check = check_text },
+	{ .name = "password", .type = KT_STRING, .off = OFF(dl_smtp, password),
+	  .empty_null = true, .check = check_text },
+	{ .name = "starttls", .type = KT_BOOL, .off = OFF(dl_smtp, starttls) },
+	{ .name = "timeout_ms", .type = KT_UINT, .off = OFF(dl_smtp, timeout_ms),
+	  .min = 1000, .max = 600000, .def_int = 30000 },
+};
+static const struct table smtp_table = TABLE(smtp_keys, .done = smtp_done);
+
 static const struct key redis_keys[] = {
 	{ .name = "address", .type = KT_STRING, .off = OFF(dl_config, redis_address),
 	  .def_str = "127.0.0.1:6379", .check = check_redis_address },
@@ -1852,6 +2421,11 @@ static const struct key root_keys[] = {
 	  .count_off = OFF(dl_config, n_queues), .sub = &queue_table },
 	{ .name = "clerks", .type = KT_LIST, .off = OFF(dl_config, clerks),
 	  .count_off = OFF(dl_config, n_clerks), .sub = &clerk_table },
+	/* tickets after the trunks: whether department_email is needed depends on them. */
+	{ .name = "calendar", .type = KT_SECTION, .sub = &calendar_table },
+	{ .name = "tickets", .type = KT_SECTION, .off = OFF(dl_config, tickets),
+	  .sub = &tickets_table },
+	{ .name = "smtp", .type = KT_SECTION, .off = OFF(dl_config, smtp), .sub = &smtp_table },
 	{ .name = "redis", .type = KT_SECTION, .sub = &redis_table },
 	{ .name = "log", .type = KT_SECTION, .sub = &log_table },
 };
@@ -2048,7 +2622,7 @@ static void parse_key(struct loader *ld, const struct key *k, const config_setti
 		parse_strings(ld, k, s, where, base);
 		return;
 	case KT_ACTIONS:
-		parse_actions(ld, s, where, (struct dl_action_list *)field);
+		parse_actions(ld, s, where, (struct dl_action_list *)field, k->empty_null);
 		return;
 	case KT_CUSTOM:
 		k->parse(ld, k, s, grp, where, base);
@@ -2216,6 +2790,7 @@ static void config_free(struct dl_config *cfg)
 	if (!cfg)
 		return;
 	free_group(&root_table, (char *)cfg);
+	free(cfg->calendar.holidays);
 	free_actions(&cfg->on_trunk_failure);
 	free(cfg->path);
 	free(cfg);
@@ -2287,6 +2862,9 @@ out:
 	for (size_t i = 0; i < ld.n_missing; i++)
 		free(ld.missing[i]);
 	free(ld.missing);
+	/* After the errors are handed out: they are sorted by the file names they point at. */
+	free(ld.holidays_path);
+	free(ld.hol);
 	free(ld.lang_ok);
 	free(ld.dir);
 	if (err)

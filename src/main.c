@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <sys/resource.h>
 
 #include <sofia-sip/su.h>
+#include <sofia-sip/su_log.h>
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/nua.h>
 
@@ -23,6 +25,9 @@
 #include "deskline/media.h"
 #include "deskline/presence.h"
 #include "deskline/registrar.h"
+#include "deskline/calendar.h"
+#include "deskline/outbox.h"
+#include "deskline/ticket.h"
 #include "deskline/sip.h"
 
 #ifndef SYSCONFDIR
@@ -130,10 +135,38 @@ static void reload(struct app *app, const char *path)
 	runtime_unref(app->rt);
 	app->rt = rt;
 	presence_configure(app->presence, rt->cfg);
+	tickets_configure(app->tickets, rt->cfg);
+	if (calendar_use_timezone(&rt->cfg->calendar) != 0)
+		log_warn(NULL, "time zone %s unknown", rt->cfg->calendar.timezone);
 	log_init("deskline", cfg->log_level, cfg->log_syslog);
 	open_cdr(app);
 	log_notice(NULL, "configuration reloaded from %s (%zu calls keep the old one)", path,
 		   app->n_calls);
+}
+
+/** Redis (re)connected: spooled tickets go in, the id pool is refilled. */
+static void tickets_up(void *arg)
+{
+	tickets_redis_up((struct tickets *)arg);
+}
+
+/** The mail spool lives in <tickets.spool_dir>/mail. */
+static int open_outbox(struct app *app)
+{
+	const struct dl_config *cfg = app->rt->cfg;
+	char dir[1024];
+	struct outbox_smtp smtp = {
+		.url = cfg->smtp.url,
+		.from = cfg->smtp.from,
+		.username = cfg->smtp.username,
+		.password = cfg->smtp.password,
+		.starttls = cfg->smtp.starttls,
+		.timeout_ms = cfg->smtp.timeout_ms,
+	};
+
+	if (snprintf(dir, sizeof(dir), "%s/mail", cfg->tickets.spool_dir) >= (int)sizeof(dir))
+		return ENAMETOOLONG;
+	return outbox_alloc(&app->outbox, dir, &smtp);
 }
 
 /** The heartbeat's list of this node's calls with a clerk (presence_calls_h). */
@@ -175,6 +208,33 @@ static int signal_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t
 		}
 	}
 	return 0;
+}
+
+/**
+ * sofia-sip's own diagnostics (nta, tport, nua) go through our log at debug level instead of
+ * straight to standard error: they come in pieces, so they are joined into lines first.
+ */
+static void sofia_logger(void *stream, char const *fmt, va_list ap)
+{
+	static char line[1024];
+	static size_t len;
+	char piece[1024];
+	int n = vsnprintf(piece, sizeof(piece), fmt, ap);
+
+	(void)stream;
+	if (n < 0)
+		return;
+	for (const char *c = piece; *c; c++) {
+		if (*c == '\n' || len + 1 >= sizeof(line)) {
+			line[len] = '\0';
+			if (len)
+				dl_log(LOG_DEBUG, NULL, "sip stack: %s", line);
+			len = 0;
+			if (*c == '\n')
+				continue;
+		}
+		line[len++] = *c;
+	}
 }
 
 static int write_pidfile(const char *path)
@@ -246,11 +306,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	su_init();
+	su_log_redirect(su_log_default, sofia_logger, NULL);
 	app.root = su_root_create(NULL);
 	if (!app.root) {
 		log_err(NULL, "cannot create the event loop");
 		goto out_su;
 	}
+	/* One loop for everything (docs/ARCHITECTURE.md): without this the NUA stack gets a thread
+	 * of its own and every SIP event crosses threads — measured at about a fifth of the CPU. */
+	su_root_threading(app.root, 0);
 	err = media_engine_alloc(&app.media, app.root, cfg->media.address, cfg->media.port_min,
 				 cfg->media.port_max, cfg->media.ptime_ms);
 	if (err) {
@@ -259,6 +323,8 @@ int main(int argc, char **argv)
 	}
 	if (open_cdr(&app) != 0)
 		goto out_media;
+	if (calendar_use_timezone(&cfg->calendar) != 0)
+		log_warn(NULL, "time zone %s unknown", cfg->calendar.timezone);
 	err = presence_alloc(&app.presence, app.root, app.rt->cfg, live_calls, &app);
 	if (!err)
 		err = registrar_alloc(&app.registrar, app.root, app.presence);
@@ -266,6 +332,15 @@ int main(int argc, char **argv)
 		log_err(NULL, "presence/registrar: %s", strerror(err));
 		goto out_sip;
 	}
+	err = open_outbox(&app);
+	if (!err)
+		err = tickets_alloc(&app.tickets, app.root, presence_redis(app.presence), app.outbox,
+				    app.rt->cfg, app.rt->cfg->node_id);
+	if (err) {
+		log_err(NULL, "tickets/outbox in %s: %s", cfg->tickets.spool_dir, strerror(err));
+		goto out_sip;
+	}
+	presence_on_up(app.presence, tickets_up, app.tickets);
 	if (sip_start(&app) != 0)
 		goto out_sip;
 	if (call_sweep_start(&app) != 0)
@@ -299,7 +374,11 @@ int main(int argc, char **argv)
 		su_timer_destroy(app.sweep);
 	sip_destroy(&app);
 	registrar_free(app.registrar);
+	if (app.presence)
+		presence_on_up(app.presence, NULL, NULL);
+	tickets_free(app.tickets);
 	presence_free(app.presence);
+	outbox_free(app.outbox);
 	cdr_close(app.cdr);
  out_media:
 	media_engine_free(app.media);

@@ -28,6 +28,8 @@ struct presence {
 	char *prefix;
 	char *node;
 	bool reconciled;        /**< NODE_RECONCILE ran once since this process started */
+	void (*up)(void *arg);  /**< told after every (re)connect */
+	void *up_arg;
 };
 
 enum op_kind { OP_DONE, OP_CLAIM, OP_STATE };
@@ -252,6 +254,8 @@ static void on_connection(bool connected, void *arg)
 		run_done(p, AGENTDB_NODE_RECONCILE, NULL, NULL, 1, args);
 		p->reconciled = true;
 	}
+	if (p->up)
+		p->up(p->up_arg);
 }
 
 /* ---- life ------------------------------------------------------------------------------ */
@@ -318,6 +322,17 @@ void presence_configure(struct presence *p, struct dl_config *cfg)
 	p->cfg = config_ref(cfg);
 	if (dl_redis_connected(p->redis))
 		presence_sync(p);
+}
+
+struct dl_redis *presence_redis(struct presence *p)
+{
+	return p->redis;
+}
+
+void presence_on_up(struct presence *p, void (*h)(void *arg), void *arg)
+{
+	p->up = h;
+	p->up_arg = arg;
 }
 
 bool presence_connected(const struct presence *p)

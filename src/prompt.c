@@ -344,6 +344,8 @@ static int set_load_lang(struct prompt_set *ps, const struct dl_config *cfg, con
 		rc = set_load(ps, dir, lang, cfg->features.ok_prompt, errs);
 	if (rc == 0)
 		rc = set_load(ps, dir, lang, cfg->features.error_prompt, errs);
+	if (rc == 0)
+		rc = set_load_list(ps, dir, lang, &cfg->on_closed, errs);
 	return rc;
 }
 

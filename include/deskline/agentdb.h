@@ -18,6 +18,30 @@
  *                        (MAXLEN ~ 100000). type: agent_state (a state change; set_state adds
  *                        `by`, its who), agent_register (a new registration, not a refresh),
  *                        agent_unregister. call and node: the call the change concerns.
+ *                        Ticket types (agent = the ticket's clerk, from/to = its statuses, plus
+ *                        `ticket`): ticket_created (the call record and the ticket: due_ms,
+ *                        queue, created_ms, caller, caller_name, called, menu_path, category,
+ *                        forward, tried; reason = why the call went unanswered), ticket_status
+ *                        (`by`, `sla_met`; reason = the note), ticket_note (`by`, field, value).
+ *  - P ticket:<id>       hash: id, status, status_ms, created_ms, due_ms, queue, clerk,
+ *                        responded_ms, sla_met ("1" | "0" | "" before the first response),
+ *                        forward_result, call_id, caller, caller_name, called, menu_path,
+ *                        category, reason, forward, tried, node (the node that opened it), and
+ *                        any field TICKET_NOTE set
+ *  - P ticket:<id>:log   list, oldest first, of "ms|who|from|to|text": when (Unix ms), who
+ *                        ("node:<node>", "deskctl:<user>"), the status before and after (equal
+ *                        for a note), free text last (it may hold '|'; never a line break)
+ *  - P tickets:open      sorted set of the tickets in an open status, score due_ms
+ *  - P ticket:seq:<year> the last ticket number reserved in that year
+ *
+ * Ticket statuses (Procedure 46 §3–§7): open (no clerk serves the queue), assigned, answered,
+ * in_clarification (§7: the resident was told; other parties must reply), written_channel (§7:
+ * objection, appeal or legal arguments: the resident writes in), resolved_by_callcenter (§3),
+ * closed. The open statuses are open, assigned and in_clarification: the ticket is in
+ * P tickets:open and counts in its clerk's open_tickets (in_clarification is still work owed,
+ * although it already met the SLA). The first "real response" (answered, in_clarification,
+ * written_channel, resolved_by_callcenter) sets responded_ms and sla_met (now <= due_ms);
+ * closed is no response.
  *
  * A clerk's `reason` says why it is in its state: the queue it rings for, the break reason
  * given, "no-answer", "healed", "unregistered" or "expired"; "" when there is nothing to say.
@@ -32,7 +56,9 @@
  * clock, so tests can set time), then the script's own arguments as listed below.
  * Errors are Redis error replies whose text starts with a word: "unknown" (no such clerk),
  * "busy" (ringing/on_call), "unregistered", "state" (bad state name), "args" (an argument
- * missing or not a number, an unknown strategy or release outcome).
+ * missing or not a number, an unknown strategy or release outcome). The ticket scripts add
+ * "unknown" (no such ticket), "status" (bad status name), "transition" (a status that cannot
+ * follow the current one) and "noclerk" (open → assigned with nobody serving the queue).
  */
 #ifndef DESKLINE_AGENTDB_H
 #define DESKLINE_AGENTDB_H
@@ -102,16 +128,24 @@ enum agentdb_script {
 	 *  idle; logged-out clerks only when nobody else serves the queue), raises their
 	 *  open_tickets, writes P ticket:<id> (status "assigned", or "open" when no clerk),
 	 *  P tickets:open (score due_ms), P ticket:<id>:log and one P events entry holding both
-	 *  the call record and the ticket. → {id, clerk or "", "new" | "existing"}. */
+	 *  the call record and the ticket. Ties in the ranking go to the smaller id; an unknown
+	 *  field is an "args" error. O(clerks). → {id, clerk or "", "new" | "existing"}. */
 	AGENTDB_TICKET_CREATE,
 	/** ARGV 3 ticket id, 4 field, 5 value, 6 who. Sets one field (forward_result, …) and logs
-	 *  it in the history. → 1, or an "unknown" error. */
+	 *  it in the history. → 1, or an "unknown" error. The fields the other ticket scripts keep
+	 *  consistent (id, status, status_ms, clerk, queue, due_ms, created_ms, responded_ms,
+	 *  sla_met) are an "args" error. */
 	AGENTDB_TICKET_NOTE,
 	/** ARGV 3 ticket id, 4 new status, 5 who, 6 note. Status changes (DESIGN: open → assigned →
 	 *  answered | in_clarification | written_channel | resolved_by_callcenter → closed), with
 	 *  history; the first "real response" records responded_ms and whether it met due_ms (the
 	 *  SLA, Procedure 46 §6); leaving the open statuses lowers the clerk's open_tickets and
-	 *  removes the ticket from P tickets:open. → {old status, new status}. */
+	 *  removes the ticket from P tickets:open. → {old status, new status}.
+	 *  Allowed: open → any other; assigned → any but open; in_clarification → answered,
+	 *  written_channel, resolved_by_callcenter, closed; answered, written_channel and
+	 *  resolved_by_callcenter → closed; closed is final. open → assigned picks the most
+	 *  available clerk as TICKET_CREATE does. The current status again: no change, no history,
+	 *  the reply {s, s}. */
 	AGENTDB_TICKET_STATUS,
 	AGENTDB_SCRIPT_COUNT
 };

@@ -41,6 +41,8 @@ struct cdr;
 struct media_engine;
 struct presence;
 struct registrar;
+struct outbox;
+struct tickets;
 
 /** The daemon: one su_root loop and everything that runs on it. */
 struct app {
@@ -52,6 +54,8 @@ struct app {
 	struct media_engine *media;
 	struct presence *presence;   /**< clerks' state in Redis */
 	struct registrar *registrar; /**< clerks' phone registrations */
+	struct outbox *outbox;       /**< mail to the department */
+	struct tickets *tickets;     /**< tickets for unanswered calls */
 	struct cdr *cdr;
 	struct call *calls;          /**< live calls, doubly linked */
 	size_t n_calls;

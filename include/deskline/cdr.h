@@ -16,6 +16,7 @@ struct cdr_record {
 	const char *route;        /**< last route tried, e.g. "trunk:payment" */
 	const char *result;       /**< how it ended: "completed", "caller-hangup", "trunk-failed", … */
 	const char *detail;       /**< more on the result, e.g. the trunk's "486 Busy Here" */
+	const char *ticket;       /**< ticket opened for the call (Procedure 46 §4), or NULL */
 	uint64_t start_ms;        /**< INVITE received */
 	uint64_t answer_ms;       /**< 200 sent to the caller; 0 if never */
 	uint64_t bridge_ms;       /**< B-leg answered; 0 if never */

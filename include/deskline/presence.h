@@ -57,6 +57,21 @@ void presence_free(struct presence *p);
  */
 void presence_configure(struct presence *p, struct dl_config *cfg);
 
+/**
+ * The Redis connection presence owns, for other users of the same Redis (tickets).
+ *
+ * @return the connection (owned by presence).
+ */
+struct dl_redis *presence_redis(struct presence *p);
+
+/**
+ * Be told each time Redis (re)connects, after presence has synced the clerks.
+ *
+ * @param h    handler (NULL to stop)
+ * @param arg  its argument
+ */
+void presence_on_up(struct presence *p, void (*h)(void *arg), void *arg);
+
 /** Is Redis reachable now (connected, scripts loaded)? */
 bool presence_connected(const struct presence *p);
 

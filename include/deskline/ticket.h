@@ -51,9 +51,40 @@ struct ticket_opened {
 /**
  * @param err  0, or an errno when the ticket could neither be created nor spooled (it is
  *             logged in full then, so nothing is lost from the log either)
- * @param t    the ticket (valid only during the handler)
+ * @param t    the ticket (valid only during the handler); with an errno its id may be "" (no
+ *             id could be given: the pool was empty, Redis down and the local counter could
+ *             not be written)
  */
 typedef void (ticket_opened_h)(int err, const struct ticket_opened *t, void *arg);
+
+/**
+ * Ticket statuses (Procedure 46 §3–§7; the transitions are AGENTDB_TICKET_STATUS's). The open
+ * statuses — open, assigned, in_clarification — keep the ticket in P tickets:open and in its
+ * clerk's open_tickets; in_clarification has already met or missed the SLA (§6), since telling
+ * the resident that the inquiry awaits other parties is the first real response.
+ */
+enum ticket_status {
+	TICKET_OPEN = 0,                /**< nobody serves the queue yet */
+	TICKET_ASSIGNED,
+	TICKET_ANSWERED,
+	TICKET_IN_CLARIFICATION,        /**< §7: awaiting other parties */
+	TICKET_WRITTEN_CHANNEL,         /**< §7: objection / appeal / legal: to be written in */
+	TICKET_RESOLVED_BY_CALLCENTER,  /**< §3 */
+	TICKET_CLOSED,
+};
+
+/** "open", "assigned", … as stored in Redis; NULL for an out-of-range value. */
+const char *ticket_status_name(enum ticket_status s);
+
+/**
+ * Parse a status name.
+ *
+ * @return 0 and *s set, or EINVAL.
+ */
+int ticket_status_parse(const char *name, enum ticket_status *s);
+
+/** Is @p s one of the open statuses (open, assigned, in_clarification)? */
+bool ticket_status_is_open(enum ticket_status s);
 
 struct tickets;
 
@@ -63,21 +94,35 @@ struct tickets;
  * @param tp      on success *tp (free: tickets_free)
  * @param root    loop (borrowed)
  * @param redis   connection (borrowed; owned by presence)
- * @param outbox  where mails go (borrowed)
- * @param cfg     configuration (a reference is taken; tickets_configure swaps it)
+ * @param outbox  where mails go (borrowed; NULL: no mail, logged)
+ * @param cfg     configuration (a reference is taken; tickets_configure swaps it). The Redis
+ *                prefix and the spool directory (cfg->tickets.spool_dir + "/tickets", created
+ *                when missing) are fixed until restart.
  * @param node    this node's id (copied)
- * @return 0, or an errno (spool directory).
+ * @return 0, EINVAL, ENOMEM, or an errno (spool directory). When @p redis is already connected
+ *         tickets_redis_up() runs at once.
  */
 int tickets_alloc(struct tickets **tp, su_root_t *root, struct dl_redis *redis,
 		  struct outbox *outbox, struct dl_config *cfg, const char *node);
 
-/** Free the service (spooled tickets stay on disk). NULL is ignored. */
+/**
+ * Free the service (spooled tickets stay on disk). NULL is ignored. Tickets still waiting for
+ * Redis (an id or the create reply) are spooled first and their handlers run (spooled, or with
+ * an errno) and their mails are queued before this returns: the outbox must still exist. The
+ * Redis connection may outlive the service (replies still to come are dropped) but not the other
+ * way round. May be called from a ticket handler.
+ */
 void tickets_free(struct tickets *t);
 
 /** Use a reloaded configuration (department address, headers, calendar). */
 void tickets_configure(struct tickets *t, struct dl_config *cfg);
 
-/** Redis came up: refill the id pool and replay the spool. */
+/**
+ * Redis came up: refill the id pool and replay the spool. Each spooled file is removed once
+ * Redis confirmed the ticket (new or existing: creation is idempotent by id), so calling this
+ * again, or while a replay is in flight, creates nothing twice. Costs one directory scan and one
+ * script call per spooled ticket.
+ */
 void tickets_redis_up(struct tickets *t);
 
 /**
@@ -85,7 +130,7 @@ void tickets_redis_up(struct tickets *t);
  * the spool, then the mail. The handler runs once the ticket is safely stored (in Redis or on
  * disk), never from inside this call.
  *
- * @return 0 (h will run) or ENOMEM.
+ * @return 0 (h will run), EINVAL (a NULL argument) or ENOMEM.
  */
 int ticket_open(struct tickets *t, const struct ticket_new *tn, ticket_opened_h *h, void *arg);
 
@@ -99,6 +144,12 @@ void ticket_note(struct tickets *t, const char *id, const char *field, const cha
  * Format the ticket mail (pure): RFC 5322 headers with an RFC 2047 UTF-8 Subject holding the
  * ticket id, a text/plain UTF-8 body with every field under Hebrew and English labels and the
  * due time in local time.
+ *
+ * Local time (Date, Received) is the process's zone: calendar_use_timezone(). Lines end in CRLF
+ * and stay within RFC 5322's 998 bytes: a long body value goes on in continuation lines indented
+ * by two spaces; control characters in values become spaces (no value adds a line), invalid
+ * UTF-8 '?'; header values lose CR, LF and other control characters. The assigned clerk reads
+ * "(pending)" for a spooled ticket.
  *
  * @param to         recipients (department, clerk) for the To header
  * @param n_to       how many

@@ -207,3 +207,121 @@ local function unregister(id, a, reason)
 	end
 	return true
 end
+
+-- Tickets (Procedure 46 §4–§7; contract: the TICKET_* entries of agentdb.h) ---------------------
+
+local K_TICKETS_OPEN = P .. 'tickets:open'
+local function k_ticket(id) return P .. 'ticket:' .. id end
+local function k_ticket_log(id) return P .. 'ticket:' .. id .. ':log' end
+
+-- The statuses in which a ticket is still work for its clerk: listed in tickets:open and counted
+-- in the clerk's open_tickets. in_clarification is one of them (§7: the resident was told, the
+-- clerk still owes the answer once the other parties reply), although it already met the SLA.
+local TICKET_OPEN = { open = true, assigned = true, in_clarification = true }
+
+-- The "real responses" (DESIGN, Procedure 46 §6): the first one records responded_ms and
+-- sla_met. closed is not one: a ticket closed unanswered (a duplicate) has no response.
+local TICKET_RESPONSE = { answered = true, in_clarification = true, written_channel = true,
+	resolved_by_callcenter = true }
+
+-- Which status may follow which. closed is final.
+local TICKET_NEXT = {
+	open = { assigned = true, answered = true, in_clarification = true, written_channel = true,
+		resolved_by_callcenter = true, closed = true },
+	assigned = { answered = true, in_clarification = true, written_channel = true,
+		resolved_by_callcenter = true, closed = true },
+	in_clarification = { answered = true, written_channel = true,
+		resolved_by_callcenter = true, closed = true },
+	answered = { closed = true },
+	written_channel = { closed = true },
+	resolved_by_callcenter = { closed = true },
+	closed = {},
+}
+
+-- Ticket ids become key names and mail Message-IDs: letters, digits, '.', '_', '-'.
+local function ticket_id_valid(id)
+	return type(id) == 'string' and #id > 0 and #id <= 64 and
+		string.match(id, '^[%w][%w._-]*$') ~= nil
+end
+
+local function err_unknown_ticket(id)
+	return redis.error_reply('unknown ticket "' .. tostring(id) .. '"')
+end
+
+-- A ticket's hash as a table, or nil when there is no such ticket.
+local function ticket_get(id)
+	local flat = redis.call('HGETALL', k_ticket(id))
+	if #flat == 0 then
+		return nil
+	end
+	local t = {}
+	for i = 1, #flat, 2 do
+		t[flat[i]] = flat[i + 1]
+	end
+	return t
+end
+
+-- One history entry, "ms|who|from|to|text": when, who (a node "node:pbx1", "deskctl:USER"),
+-- the status before and after (equal for a note), free text last so it may hold '|'. Line breaks
+-- become spaces, so every entry prints on one line.
+local function ticket_log(id, who, from, to, text)
+	local w = string.gsub(who or '', '[|\r\n]', '/')
+	local x = string.gsub(text or '', '[\r\n]', ' ')
+	redis.call('RPUSH', k_ticket_log(id), fmt(NOW) .. '|' .. w .. '|' .. (from or '') .. '|' ..
+		(to or '') .. '|' .. x)
+end
+
+-- open_tickets += delta (never below 0) and the fewest-tasks scores follow; the tickets script's
+-- logic, for the ticket scripts. → the new count, or nil when there is no such clerk.
+local function open_tickets_add(id, delta)
+	local a = agent_get(id)
+	if not a then
+		return nil
+	end
+	local v = math.max(0, num(a.open_tickets) + delta)
+	redis.call('HSET', k_agent(id), 'open_tickets', fmt(v))
+	a.open_tickets = fmt(v)
+	ready_update(id, a)
+	return v
+end
+
+-- The clerk a ticket goes to (Procedure 46 §5: "the most available employee, according to the
+-- tasks each one already has and/or their availability"): among the clerks serving queue q
+-- (every clerk when q is ''), fewest open tickets, then the longest idle (oldest
+-- last_call_end_ms), then the id, so the choice is the same on every node; logged-out clerks
+-- only when every one of them is logged out. O(clerks): one HMGET each, ~3 µs a clerk.
+-- → the id, or nil when nobody serves the queue.
+local function ticket_pick_clerk(q)
+	local best, best_key
+	for _, id in ipairs(redis.call('SMEMBERS', K_AGENTS)) do
+		local f = redis.call('HMGET', k_agent(id), 'state', 'queues', 'open_tickets',
+			'last_call_end_ms')
+		local serves = q == ''
+		if not serves then
+			for _, aq in ipairs(split(f[2])) do
+				if aq == q then
+					serves = true
+				end
+			end
+		end
+		if f[1] and serves then
+			local key = { f[1] == 'logged_out' and 1 or 0, num(f[3]), num(f[4]) }
+			local better = not best
+			if not better then
+				for i = 1, 3 do
+					if key[i] ~= best_key[i] then
+						better = key[i] < best_key[i]
+						break
+					end
+					if i == 3 then
+						better = id < best
+					end
+				end
+			end
+			if better then
+				best, best_key = id, key
+			end
+		end
+	end
+	return best
+end

@@ -78,7 +78,7 @@ make_short_prompts() {
 import math, os, struct, sys, wave
 root = sys.argv[1]
 names = ["main-greeting", "invalid", "no-input", "goodbye", "try-later", "transfer-callcenter",
-         "feature-ok", "feature-error", "queue-music"]
+         "feature-ok", "feature-error", "queue-music", "closed"]
 for lang in ("he", "en"):
     os.makedirs(os.path.join(root, lang), exist_ok=True)
     for n in names:
@@ -101,6 +101,9 @@ make_conf() {
 	    -e "s#directory = \"prompts\";#directory = \"$PROMPTS\";#" \
 	    -e "s#cdr_file = \"../run/cdr.log\";#cdr_file = \"$T/cdr.log\";#" \
 	    -e "s#level = \"info\";#level = \"debug\";#" \
+	    -e "s#spool_dir = \"../run/spool\";#spool_dir = \"$T/spool\";#" \
+	    -e "s#^  closed = \[.*\];#  closed = [ ];#" \
+	    -e "s#url = \"smtp://127.0.0.1:2525\";#url = \"smtp://127.0.0.1:$SMTP_PORT\";#" \
 	    "$@" "$TOP/etc/deskline.conf" >"$out"
 }
 

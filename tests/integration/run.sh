@@ -19,6 +19,7 @@ run_one() {
 	SIP_PORT=$(free_port)
 	PAY_PORT=$(free_port)
 	CC_PORT=$(free_port)
+	SMTP_PORT=$(free_port)
 	RTP_BASE=$(free_rtp_base)
 	PROMPTS=$TOP/etc/prompts
 	local rc=0

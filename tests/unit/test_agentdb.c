@@ -310,7 +310,8 @@ START_TEST(test_script_names)
 	static const char *const names[AGENTDB_SCRIPT_COUNT] = {
 		"agent_sync", "queue_sync", "register", "unregister", "set_state", "claim",
 		"release", "answered", "ended", "node_refresh", "sweep", "node_reconcile",
-		"direct_call", "tickets",
+		"direct_call", "tickets", "ticket_ids", "ticket_create", "ticket_note",
+		"ticket_status",
 	};
 
 	for (int i = 0; i < AGENTDB_SCRIPT_COUNT; i++) {

@@ -23,21 +23,21 @@ static const struct {
 	  "{\"start\":\"2026-11-29T20:17:39.000Z\",\"answer\":\"2026-11-29T20:17:39.120Z\","
 	  "\"end\":\"2026-11-29T20:17:52.500Z\",\"call_id\":\"abc@h\",\"caller\":\"0501234567\","
 	  "\"caller_name\":\"Dana\",\"called\":\"1000\",\"menu_path\":\"main:1(automated payment)\","
-	  "\"route\":\"trunk:payment\",\"result\":\"completed\",\"detail\":\"\","
+	  "\"route\":\"trunk:payment\",\"result\":\"completed\",\"detail\":\"\",\"ticket\":\"\","
 	  "\"duration_ms\":13500,\"talk_ms\":10500}\n" },
 	{ "never answered, NULL strings",
 	  { .call_id = "x", .result = "rejected", .detail = "488 No common codec",
 	    .start_ms = 1000, .end_ms = 1500 },
 	  "{\"start\":\"1970-01-01T00:00:01.000Z\",\"answer\":\"\",\"end\":\"1970-01-01T00:00:01.500Z\","
 	  "\"call_id\":\"x\",\"caller\":\"\",\"caller_name\":\"\",\"called\":\"\",\"menu_path\":\"\","
-	  "\"route\":\"\",\"result\":\"rejected\",\"detail\":\"488 No common codec\","
+	  "\"route\":\"\",\"result\":\"rejected\",\"detail\":\"488 No common codec\",\"ticket\":\"\","
 	  "\"duration_ms\":500,\"talk_ms\":0}\n" },
 	{ "quotes, backslash, control characters and Hebrew are escaped or kept",
 	  { .call_id = "q", .caller_name = "\"\\\n\t\x01\xd7\x93\xd7\xa0\xd7\x94", .result = "r",
 	    .start_ms = 0, .end_ms = 0 },
 	  "{\"start\":\"\",\"answer\":\"\",\"end\":\"\",\"call_id\":\"q\",\"caller\":\"\","
 	  "\"caller_name\":\"\\\"\\\\\\n\\t\\u0001\xd7\x93\xd7\xa0\xd7\x94\",\"called\":\"\","
-	  "\"menu_path\":\"\",\"route\":\"\",\"result\":\"r\",\"detail\":\"\","
+	  "\"menu_path\":\"\",\"route\":\"\",\"result\":\"r\",\"detail\":\"\",\"ticket\":\"\","
 	  "\"duration_ms\":0,\"talk_ms\":0}\n" },
 };
 

@@ -7,6 +7,7 @@
  * every prompt the sample names in he and en, and "only-he", which exists in he alone).
  *
  * HA1 vectors come from md5sum: printf %s 'dana:deskline:change-me-201' | md5sum
+ * Weekdays of holidays come from date(1): date -d 2026-09-25 +%A → Friday.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -175,7 +177,10 @@ START_TEST(test_sample)
 	ck_assert_int_eq(pay->on_failure.v[0].type, DL_ACT_PLAY);
 	ck_assert_str_eq(pay->on_failure.v[0].arg, "try-later");
 	ck_assert_int_eq(pay->on_failure.v[1].type, DL_ACT_HANGUP);
-	ck_assert_ptr_nonnull(config_trunk(cfg, "callcenter"));
+	ck_assert(!pay->opens_ticket);
+	const struct dl_trunk *cc = config_trunk(cfg, "callcenter");
+	ck_assert_ptr_nonnull(cc);
+	ck_assert(cc->opens_ticket);
 	ck_assert_ptr_null(config_trunk(cfg, "nope"));
 
 	ck_assert_uint_eq(cfg->n_menus, 1);
@@ -274,6 +279,57 @@ START_TEST(test_sample)
 	snprintf(want, sizeof(want), "%s/../run/cdr.log", tmpdir);
 	ck_assert_str_eq(cfg->cdr_file, want);
 
+	/* Procedure 46 §4, §6 */
+	const struct dl_calendar *cal = &cfg->calendar;
+	ck_assert_str_eq(cal->timezone, "Asia/Jerusalem");
+	for (size_t d = 0; d < 5; d++) {
+		ck_assert_int_eq(cal->week[d].open_min, 8 * 60);
+		ck_assert_int_eq(cal->week[d].close_min, 16 * 60);
+	}
+	ck_assert_int_eq(cal->week[5].open_min, cal->week[5].close_min);
+	ck_assert_int_eq(cal->week[6].open_min, cal->week[6].close_min);
+	ck_assert_uint_eq(cal->n_holidays, 20);
+	for (size_t i = 1; i < cal->n_holidays; i++) {
+		const struct cal_holiday *a = &cal->holidays[i - 1], *b = &cal->holidays[i];
+		ck_assert_int_lt(a->year * 10000 + a->month * 100 + a->day,
+				 b->year * 10000 + b->month * 100 + b->day);
+	}
+	ck_assert_int_eq(cal->holidays[0].year, 2026);
+	ck_assert_int_eq(cal->holidays[0].month, 9);
+	ck_assert_int_eq(cal->holidays[0].day, 12);
+	ck_assert_int_eq(cal->holidays[0].close_min, -1);
+	ck_assert_int_eq(cal->holidays[2].day, 20);
+	ck_assert_int_eq(cal->holidays[2].close_min, 13 * 60);
+	ck_assert_int_eq(cal->holidays[19].year, 2027);
+	ck_assert_int_eq(cal->holidays[19].month, 10);
+	ck_assert_int_eq(cal->holidays[19].day, 23);
+	/* The loaded calendar at work: after the eve of Yom Kippur closes, the next business day
+	 * is the day after Yom Kippur. */
+	struct cal_civil received = { 2026, 9, 20, 14, 0, 0 }, due;
+	ck_assert_int_eq(calendar_due_civil(cal, &received, &due), 0);
+	ck_assert_int_eq(due.month, 9);
+	ck_assert_int_eq(due.day, 22);
+	ck_assert_int_eq(due.hour, 16);
+	ck_assert_uint_eq(cfg->on_closed.n, 2);
+	ck_assert_int_eq(cfg->on_closed.v[0].type, DL_ACT_PLAY);
+	ck_assert_str_eq(cfg->on_closed.v[0].arg, "closed");
+	ck_assert_int_eq(cfg->on_closed.v[1].type, DL_ACT_TRUNK);
+	ck_assert_str_eq(cfg->on_closed.v[1].arg, "callcenter");
+
+	snprintf(want, sizeof(want), "%s/../run/spool", tmpdir);
+	ck_assert_str_eq(cfg->tickets.spool_dir, want);
+	ck_assert_str_eq(cfg->tickets.department_email, "collection@council.example");
+	ck_assert_str_eq(cfg->tickets.header_ticket, "X-Deskline-Ticket");
+	ck_assert_str_eq(cfg->tickets.header_menu_path, "X-Deskline-Menu-Path");
+	ck_assert_str_eq(cfg->tickets.header_reason, "X-Deskline-Overflow-Reason");
+
+	ck_assert_str_eq(cfg->smtp.url, "smtp://127.0.0.1:2525");
+	ck_assert_str_eq(cfg->smtp.from, "deskline@council.example");
+	ck_assert_ptr_null(cfg->smtp.username);
+	ck_assert_ptr_null(cfg->smtp.password);
+	ck_assert(!cfg->smtp.starttls);
+	ck_assert_uint_eq(cfg->smtp.timeout_ms, 30000);
+
 	ck_assert_uint_eq(cfg->refs, 1);
 	config_unref(cfg);
 }
@@ -284,7 +340,7 @@ START_TEST(test_sample_with_real_prompts)
 {
 	static const char *const names[] = {
 		"main-greeting", "invalid", "no-input", "goodbye", "transfer-callcenter",
-		"try-later", "feature-ok", "feature-error", "queue-music",
+		"try-later", "feature-ok", "feature-error", "queue-music", "closed",
 	};
 	static const char *const langs[] = { "he", "en" };
 	struct dl_config_errors errs = { 0 };
@@ -429,6 +485,32 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(config_clerk(cfg, "dana"));
 	ck_assert_ptr_null(config_clerk_by_extension(cfg, "201"));
 	ck_assert_ptr_null(config_queue(cfg, "q"));
+
+	/* No calendar, tickets or smtp section (Procedure 46 §4, §6). */
+	static const struct cal_hours week[7] = {
+		{ 480, 960 }, { 480, 960 }, { 480, 960 }, { 480, 960 }, { 480, 960 }, { 0, 0 },
+		{ 0, 0 },
+	};
+	ck_assert_str_eq(cfg->calendar.timezone, "Asia/Jerusalem");
+	ck_assert_mem_eq(cfg->calendar.week, week, sizeof(week));
+	ck_assert_ptr_null(cfg->calendar.holidays);
+	ck_assert_uint_eq(cfg->calendar.n_holidays, 0);
+	ck_assert_uint_eq(cfg->on_closed.n, 0);
+	ck_assert_ptr_null(cfg->on_closed.v);
+	ck_assert(!t->opens_ticket);
+	char want[PATH_MAX + 16];
+	snprintf(want, sizeof(want), "%s/spool", tmpdir);
+	ck_assert_str_eq(cfg->tickets.spool_dir, want);
+	ck_assert_ptr_null(cfg->tickets.department_email);
+	ck_assert_str_eq(cfg->tickets.header_ticket, "X-Deskline-Ticket");
+	ck_assert_str_eq(cfg->tickets.header_menu_path, "X-Deskline-Menu-Path");
+	ck_assert_str_eq(cfg->tickets.header_reason, "X-Deskline-Overflow-Reason");
+	ck_assert_str_eq(cfg->smtp.url, "smtp://127.0.0.1:25");
+	ck_assert_str_eq(cfg->smtp.from, "deskline@localhost");
+	ck_assert_ptr_null(cfg->smtp.username);
+	ck_assert_ptr_null(cfg->smtp.password);
+	ck_assert(!cfg->smtp.starttls);
+	ck_assert_uint_eq(cfg->smtp.timeout_ms, 30000);
 
 	/* References: the last unref frees (valgrind and ASan watch that it is the last). */
 	ck_assert_ptr_eq(config_ref(cfg), cfg);
@@ -1222,6 +1304,266 @@ static const struct bad_case bad_cases[] = {
 	  "log.level: \"verbose\" is not one of error, warning, notice, info, debug", 1 },
 	{ "log.syslog as a string", { [P_TAIL] = "log: {\n  syslog = \"yes\"; " HERE "\n};\n" },
 	  "log.syslog must be true or false", 1 },
+
+	/* calendar (Procedure 46 §6) */
+	{ "unknown key in calendar", { [P_TAIL] = "calendar: {\n  zone = \"UTC\"; " HERE "\n};\n" },
+	  "unknown key \"zone\" in calendar", 1 },
+	{ "unknown day in hours", { [P_TAIL] =
+		"calendar: { hours = {\n  sundy = \"08:00-16:00\"; " HERE "\n}; };\n" },
+	  "unknown key \"sundy\" in calendar.hours", 1 },
+	{ "time zone not in the database", { [P_TAIL] =
+		"calendar: {\n  timezone = \"Mars/Olympus_Mons\"; " HERE "\n};\n" },
+	  "calendar.timezone: \"Mars/Olympus_Mons\" is not a zone of the system's time-zone "
+	  "database (/usr/share/zoneinfo, package tzdata)", 1 },
+	{ "time zone leaving the database", { [P_TAIL] =
+		"calendar: {\n  timezone = \"../zoneinfo/UTC\"; " HERE "\n};\n" },
+	  "calendar.timezone: \"../zoneinfo/UTC\" is not a zone", 1 },
+	{ "time zone as a path", { [P_TAIL] =
+		"calendar: {\n  timezone = \"/usr/share/zoneinfo/UTC\"; " HERE "\n};\n" },
+	  "calendar.timezone: \"/usr/share/zoneinfo/UTC\" is not a zone", 1 },
+	{ "time zone that is a folder", { [P_TAIL] =
+		"calendar: {\n  timezone = \"Asia\"; " HERE "\n};\n" },
+	  "calendar.timezone: \"Asia\" is not a zone", 1 },
+	{ "time zone that is not a zone file", { [P_TAIL] =
+		"calendar: {\n  timezone = \"zone.tab\"; " HERE "\n};\n" },
+	  "calendar.timezone: \"zone.tab\" is not a zone", 1 },
+	{ "empty time zone", { [P_TAIL] = "calendar: {\n  timezone = \"\"; " HERE "\n};\n" },
+	  "calendar.timezone must not be empty", 1 },
+	{ "hours without minutes", { [P_TAIL] =
+		"calendar: { hours = {\n  sunday = \"8-16\"; " HERE "\n}; };\n" },
+	  "calendar.hours.sunday: \"8-16\" is not \"HH:MM-HH:MM\" (00:00-23:59), or \"\" for a "
+	  "day without working hours", 1 },
+	{ "hours to 24:00", { [P_TAIL] =
+		"calendar: { hours = {\n  monday = \"08:00-24:00\"; " HERE "\n}; };\n" },
+	  "calendar.hours.monday: \"08:00-24:00\" is not \"HH:MM-HH:MM\"", 1 },
+	{ "hours with minute 60", { [P_TAIL] =
+		"calendar: { hours = {\n  tuesday = \"08:60-16:00\"; " HERE "\n}; };\n" },
+	  "calendar.hours.tuesday: \"08:60-16:00\" is not \"HH:MM-HH:MM\"", 1 },
+	{ "hours with spaces", { [P_TAIL] =
+		"calendar: { hours = {\n  wednesday = \"08:00 - 16:00\"; " HERE "\n}; };\n" },
+	  "calendar.hours.wednesday: \"08:00 - 16:00\" is not \"HH:MM-HH:MM\"", 1 },
+	{ "hours upside down", { [P_TAIL] =
+		"calendar: { hours = {\n  thursday = \"16:00-08:00\"; " HERE "\n}; };\n" },
+	  "calendar.hours.thursday: \"16:00-08:00\" opens at or after it closes", 1 },
+	{ "hours opening and closing at once", { [P_TAIL] =
+		"calendar: { hours = {\n  friday = \"08:00-08:00\"; " HERE "\n}; };\n" },
+	  "calendar.hours.friday: \"08:00-08:00\" opens at or after it closes", 1 },
+	{ "hours as a number", { [P_TAIL] =
+		"calendar: { hours = {\n  saturday = 8; " HERE "\n}; };\n" },
+	  "calendar.hours.saturday must be a string", 1 },
+	{ "hours as a string", { [P_TAIL] =
+		"calendar: {\n  hours = \"08:00-16:00\"; " HERE "\n};\n" },
+	  "calendar.hours must be a group", 1 },
+	{ "no working hours at all", { [P_TAIL] =
+		"calendar: {\n  hours = { " HERE "\n"
+		"    sunday = \"\"; monday = \"\"; tuesday = \"\"; wednesday = \"\";"
+		" thursday = \"\"; };\n};\n" },
+	  "calendar.hours: no day has working hours, so no inquiry could ever be due", 1 },
+	{ "holidays as a string", { [P_TAIL] =
+		"calendar: {\n  holidays = \"2026-09-21\"; " HERE "\n};\n" },
+	  "calendar.holidays must be a list of dates", 1 },
+	{ "holiday as a number", { [P_TAIL] =
+		"calendar: {\n  holidays = [ 20260921 ]; " HERE "\n};\n" },
+	  "calendar.holidays[0] must be a string", 1 },
+	{ "holiday day first", { [P_TAIL] =
+		"calendar: { holidays = [ \"2026-09-12\",\n  \"21/09/2026\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[1]: \"21/09/2026\" is not \"YYYY-MM-DD\" (closed all day) or "
+	  "\"YYYY-MM-DD HH:MM\" (a short day, closing at HH:MM)", 1 },
+	{ "holiday without leading zeros", { [P_TAIL] =
+		"calendar: {\n  holidays = [ \"2026-9-21\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[0]: \"2026-9-21\" is not \"YYYY-MM-DD\"", 1 },
+	{ "holiday with a T", { [P_TAIL] =
+		"calendar: {\n  holidays = [ \"2026-09-20T13:00\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[0]: \"2026-09-20T13:00\" is not \"YYYY-MM-DD\"", 1 },
+	{ "holiday with two spaces", { [P_TAIL] =
+		"calendar: {\n  holidays = [ \"2026-09-20  13:00\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[0]: \"2026-09-20  13:00\" is not \"YYYY-MM-DD\"", 1 },
+	{ "short day closing at 25:00", { [P_TAIL] =
+		"calendar: {\n  holidays = [ \"2026-09-20 25:00\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[0]: \"2026-09-20 25:00\" is not \"YYYY-MM-DD\"", 1 },
+	{ "29 February of a common year", { [P_TAIL] =
+		"calendar: {\n  holidays = [ \"2026-02-29\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[0]: \"2026-02-29\": there is no such date", 1 },
+	{ "month 13", { [P_TAIL] =
+		"calendar: {\n  holidays = [ \"2026-13-01\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[0]: \"2026-13-01\": there is no such date", 1 },
+	{ "31 April", { [P_TAIL] =
+		"calendar: {\n  holidays = [ \"2027-04-31\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[0]: \"2027-04-31\": there is no such date", 1 },
+	{ "holiday twice", { [P_TAIL] =
+		"calendar: { holidays = [ \"2026-09-21\",\n  \"2026-09-21\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[1]: 2026-09-21 is already listed at line 6", 1 },
+	{ "holiday twice, once as a short day", { [P_TAIL] =
+		"calendar: { holidays = [ \"2026-09-20 13:00\", \"2026-09-21\",\n"
+		"  \"2026-09-20\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[2]: 2026-09-20 is already listed at line 6", 1 },
+	{ "short day on a Friday", { [P_TAIL] =
+		"calendar: {\n  holidays = [ \"2026-09-25 13:00\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[0]: \"2026-09-25 13:00\" is a short day on a friday, which has no "
+	  "working hours (calendar.hours.friday)", 1 },
+	{ "short day closing after the regular close", { [P_TAIL] =
+		"calendar: {\n  holidays = [ \"2026-09-20 17:00\" ]; " HERE "\n};\n" },
+	  "calendar.holidays[0]: \"2026-09-20 17:00\": a short day closes during the day's "
+	  "hours, after 08:00 and before 16:00", 1 },
+	{ "short day closing at the regular close", { [P_TAIL] =
+		"calendar: {\n  holidays = [ \"2026-09-20 16:00\" ]; " HERE "\n};\n" },
+	  "a short day closes during the day's hours, after 08:00 and before 16:00", 1 },
+	{ "short day closing at the opening", { [P_TAIL] =
+		"calendar: { hours = { sunday = \"09:30-18:00\"; };\n"
+		"  holidays = [ \"2026-09-20 09:30\" ]; " HERE "\n};\n" },
+	  "a short day closes during the day's hours, after 09:30 and before 18:00", 1 },
+	{ "short day on a day whose hours are wrong: one message", { [P_TAIL] =
+		"calendar: { hours = {\n  sunday = \"8:00-13:00\"; " HERE "\n};\n"
+		"  holidays = [ \"2026-09-20 12:00\" ]; };\n" },
+	  "calendar.hours.sunday: \"8:00-13:00\" is not", 1 },
+	{ "short day when hours are not a group: one message", { [P_TAIL] =
+		"calendar: {\n  hours = [ \"08:00-16:00\" ]; " HERE "\n"
+		"  holidays = [ \"2026-09-25 12:00\" ]; };\n" },
+	  "calendar.hours must be a group", 1 },
+	{ "holidays file that does not exist", { [P_TAIL] =
+		"calendar: {\n  holidays_file = \"holidays.txt\"; " HERE "\n};\n" },
+	  "/holidays.txt\": No such file or directory", 1 },
+	{ "holidays file that is a folder", { [P_TAIL] =
+		"calendar: {\n  holidays_file = \"prompts\"; " HERE "\n};\n" },
+	  "/prompts\": Is a directory", 1 },
+	{ "holidays file as a list", { [P_TAIL] =
+		"calendar: {\n  holidays_file = [ \"a.txt\" ]; " HERE "\n};\n" },
+	  "calendar.holidays_file must be a string", 1 },
+	{ "closed: not an action", { [P_TAIL] =
+		"calendar: {\n  closed = [ \"play:closed\", \"goto:moked\" ]; " HERE "\n};\n" },
+	  "calendar.closed[1]: \"goto:moked\" is not an action", 1 },
+	{ "closed as a number", { [P_TAIL] = "calendar: {\n  closed = 1; " HERE "\n};\n" },
+	  "calendar.closed must be an action or a list of actions", 1 },
+	{ "closed that only plays", { [P_TAIL] =
+		"calendar: {\n  closed = [ \"play:closed\" ]; " HERE "\n};\n" },
+	  "calendar.closed has no way out: it must end in a trunk, queue, hangup or a menu with a "
+	  "way out", 1 },
+	{ "closed to a menu without a way out", {
+	  [P_MENUS] = "menus: { main: {"
+		" options = ( { digits = \"1\"; action = \"trunk:pay\"; } ); };\n"
+		"  stuck: { on_max_failures = \"menu:stuck\"; on_max_timeouts = \"menu:stuck\"; };"
+		" };\n",
+	  [P_TAIL] = "calendar: {\n  closed = [ \"play:closed\", \"menu:stuck\" ]; " HERE "\n"
+		"};\n" },
+	  "calendar.closed has no way out", 2 },
+	{ "closed to a trunk that does not exist", { [P_TAIL] =
+		"calendar: {\n  closed = [ \"play:closed\", \"trunk:moked\" ]; " HERE "\n};\n" },
+	  "trunk \"moked\" does not exist", 1 },
+	{ "closed to a menu that does not exist", { [P_TAIL] =
+		"calendar: {\n  closed = \"menu:night\"; " HERE "\n};\n" },
+	  "menu \"night\" does not exist", 1 },
+	{ "closed playing a prompt missing in one language", { [P_TAIL] =
+		"calendar: {\n  closed = [ \"play:only-he\", \"hangup\" ]; " HERE "\n};\n" },
+	  "play:only-he: prompt file \"", 1 },
+	{ "closed going on after its end", { [P_TAIL] =
+		"calendar: {\n  closed = [ \"trunk:pay\", \"hangup\" ]; " HERE "\n};\n" },
+	  "calendar.closed[1]: \"hangup\" is never run: \"trunk:pay\" before it leaves the list",
+	  1 },
+
+	/* tickets (Procedure 46 §4) */
+	{ "unknown key in tickets", { [P_TAIL] = "tickets: {\n  email = \"a@b\"; " HERE "\n};\n" },
+	  "unknown key \"email\" in tickets", 1 },
+	{ "department email without @", { [P_TAIL] =
+		"tickets: {\n  department_email = \"collection.council.example\"; " HERE "\n};\n" },
+	  "tickets.department_email: \"collection.council.example\" is not an e-mail address", 1 },
+	{ "empty department email", { [P_TAIL] =
+		"tickets: {\n  department_email = \"\"; " HERE "\n};\n" },
+	  "tickets.department_email must not be empty", 1 },
+	{ "empty spool folder", { [P_TAIL] = "tickets: {\n  spool_dir = \"\"; " HERE "\n};\n" },
+	  "tickets.spool_dir must not be empty", 1 },
+	{ "ticket header with a space", { [P_TAIL] =
+		"tickets: {\n  header_ticket = \"X Ticket\"; " HERE "\n};\n" },
+	  "tickets.header_ticket: \"X Ticket\" is not a SIP header name (RFC 3261 §25.1 token)",
+	  1 },
+	{ "ticket header with a colon", { [P_TAIL] =
+		"tickets: {\n  header_reason = \"X-Reason:\"; " HERE "\n};\n" },
+	  "tickets.header_reason: \"X-Reason:\" is not a SIP header name", 1 },
+	{ "ticket header deskline sets itself", { [P_TAIL] =
+		"tickets: {\n  header_menu_path = \"call-id\"; " HERE "\n};\n" },
+	  "tickets.header_menu_path: call-id is set by deskline and cannot be configured", 1 },
+	{ "ticket headers the same", { [P_TAIL] =
+		"tickets: {\n  header_menu_path = \"X-Deskline-Ticket\"; " HERE "\n};\n" },
+	  "tickets.header_menu_path: \"X-Deskline-Ticket\" is already tickets.header_ticket", 1 },
+	{ "ticket headers the same but for case", { [P_TAIL] =
+		"tickets: { header_ticket = \"X-A\";\n  header_reason = \"x-a\"; " HERE "\n};\n" },
+	  "tickets.header_reason: \"x-a\" is already tickets.header_ticket", 1 },
+	{ "ticket header equal to a default one", { [P_TAIL] =
+		"tickets: {\n  header_ticket = \"X-Deskline-Menu-Path\"; " HERE "\n};\n" },
+	  "tickets.header_menu_path: \"X-Deskline-Menu-Path\" is already tickets.header_ticket",
+	  1 },
+	{ "trunk opening tickets, tickets without department_email", {
+	  [P_TRUNKS] = "trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\"; opens_ticket = true; };"
+		" };\n",
+	  [P_TAIL] = "tickets: { " HERE "\n  spool_dir = \"spool\"; };\n" },
+	  "missing required key \"department_email\" in tickets (trunk \"pay\" opens tickets, "
+	  "which are mailed there)", 1 },
+	{ "trunk opening tickets, no tickets section", { [P_TRUNKS] =
+		"trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\";\n"
+		"  opens_ticket = true; " HERE "\n}; };\n" },
+	  "trunks.pay.opens_ticket: tickets are mailed to tickets.department_email, which is "
+	  "missing", 1 },
+	{ "trunk opening tickets, department_email wrong: one message", {
+	  [P_TRUNKS] = "trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\"; opens_ticket = true; };"
+		" };\n",
+	  [P_TAIL] = "tickets: {\n  department_email = \"collection\"; " HERE "\n};\n" },
+	  "tickets.department_email: \"collection\" is not an e-mail address", 1 },
+	{ "opens_ticket as a string", { [P_TRUNKS] =
+		"trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\";\n"
+		"  opens_ticket = \"yes\"; " HERE "\n}; };\n" },
+	  "trunks.pay.opens_ticket must be true or false", 1 },
+
+	/* smtp */
+	{ "unknown key in smtp", { [P_TAIL] = "smtp: {\n  host = \"localhost\"; " HERE "\n};\n" },
+	  "unknown key \"host\" in smtp", 1 },
+	{ "smtp URL with another scheme", { [P_TAIL] =
+		"smtp: {\n  url = \"http://127.0.0.1:25\"; " HERE "\n};\n" },
+	  "smtp.url: \"http://127.0.0.1:25\" is not smtp://HOST[:PORT] or smtps://HOST[:PORT]",
+	  1 },
+	{ "smtp URL without scheme", { [P_TAIL] =
+		"smtp: {\n  url = \"127.0.0.1:25\"; " HERE "\n};\n" },
+	  "smtp.url: \"127.0.0.1:25\" is not smtp://", 1 },
+	{ "smtp URL without host", { [P_TAIL] = "smtp: {\n  url = \"smtp://:25\"; " HERE "\n};\n" },
+	  "smtp.url: \"smtp://:25\" is not smtp://", 1 },
+	{ "smtp URL with port 0", { [P_TAIL] =
+		"smtp: {\n  url = \"smtp://mail.example.org:0\"; " HERE "\n};\n" },
+	  "smtp.url: \"smtp://mail.example.org:0\" is not smtp://", 1 },
+	{ "smtp URL with port 99999", { [P_TAIL] =
+		"smtp: {\n  url = \"smtps://mail.example.org:99999\"; " HERE "\n};\n" },
+	  "smtp.url: \"smtps://mail.example.org:99999\" is not smtp://", 1 },
+	{ "smtp URL with credentials", { [P_TAIL] =
+		"smtp: {\n  url = \"smtp://user:pw@mail.example.org\"; " HERE "\n};\n" },
+	  "smtp.url: \"smtp://user:pw@mail.example.org\" is not smtp://", 1 },
+	{ "smtp URL with a path", { [P_TAIL] =
+		"smtp: {\n  url = \"smtp://mail.example.org/deskline\"; " HERE "\n};\n" },
+	  "smtp.url: \"smtp://mail.example.org/deskline\" is not smtp://", 1 },
+	{ "smtp URL with an open bracket", { [P_TAIL] =
+		"smtp: {\n  url = \"smtp://[::1:25\"; " HERE "\n};\n" },
+	  "smtp.url: \"smtp://[::1:25\" is not smtp://", 1 },
+	{ "smtp URL with a bad host", { [P_TAIL] =
+		"smtp: {\n  url = \"smtp://mail server:25\"; " HERE "\n};\n" },
+	  "smtp.url: \"smtp://mail server:25\" is not smtp://", 1 },
+	{ "sender without @", { [P_TAIL] = "smtp: {\n  from = \"deskline\"; " HERE "\n};\n" },
+	  "smtp.from: \"deskline\" is not an e-mail address", 1 },
+	{ "smtp timeout below a second", { [P_TAIL] =
+		"smtp: {\n  timeout_ms = 999; " HERE "\n};\n" },
+	  "smtp.timeout_ms must be from 1000 to 600000, not 999", 1 },
+	{ "smtp timeout above ten minutes", { [P_TAIL] =
+		"smtp: {\n  timeout_ms = 600001; " HERE "\n};\n" },
+	  "smtp.timeout_ms must be from 1000 to 600000, not 600001", 1 },
+	{ "smtp username without password", { [P_TAIL] =
+		"smtp: {\n  username = \"deskline\"; " HERE "\n};\n" },
+	  "smtp.username needs smtp.password", 1 },
+	{ "smtp username with an empty password", { [P_TAIL] =
+		"smtp: { password = \"\";\n  username = \"deskline\"; " HERE "\n};\n" },
+	  "smtp.username needs smtp.password", 1 },
+	{ "smtp password without username", { [P_TAIL] =
+		"smtp: {\n  password = \"secret\"; " HERE "\n};\n" },
+	  "smtp.password is given without smtp.username", 1 },
+	{ "smtp password with a line break: one message", { [P_TAIL] =
+		"smtp: { username = \"deskline\";\n  password = \"a\\nb\"; " HERE "\n};\n" },
+	  "smtp.password holds a control character", 1 },
+	{ "starttls as a string", { [P_TAIL] = "smtp: {\n  starttls = \"yes\"; " HERE "\n};\n" },
+	  "smtp.starttls must be true or false", 1 },
 };
 
 static int here_line(const char *text)
@@ -1329,6 +1671,36 @@ static const struct {
 		"  { id = \"b\"; extension = \"2\"; email = \"b@x\"; password = \"pw\"; },\n"
 		"  { id = \"c\"; extension = \"100\"; email = \"c@x\"; password = \"pw\"; }"
 		" );\n" } },
+	{ "smtps with IPv6 and a port", { [P_TAIL] =
+		"smtp: { url = \"smtps://[::1]:465\"; username = \"deskline\";"
+		" password = \"pw\"; starttls = true; timeout_ms = 1000; };\n" } },
+	{ "smtp with a name and a slash", { [P_TAIL] =
+		"smtp: { url = \"smtp://mail.council.example/\"; timeout_ms = 600000; };\n" } },
+	{ "closed as an empty list, no holidays", { [P_TAIL] =
+		"calendar: { closed = [ ]; holidays = [ ]; holidays_file = \"\"; };\n" } },
+	{ "closed to a menu with a way out", { [P_TAIL] =
+		"calendar: { closed = [ \"lang:en\", \"menu:main\" ]; };\n" } },
+	{ "closed to a queue", { [P_QUEUES] = QUEUE_Q, [P_CLERKS] = CLERK_Q, [P_TAIL] =
+		"calendar: { closed = \"queue:q\"; };\n" } },
+	{ "short days at the edges of the hours", { [P_TAIL] =
+		"calendar: { holidays = [ \"2026-09-20 08:01\", \"2026-09-22 15:59\" ]; };\n" } },
+	{ "whole-day holidays on a weekend", { [P_TAIL] =
+		"calendar: { holidays = [ \"2026-09-26\", \"2026-10-03\",\n"
+		"  \"2028-02-29\" ]; };\n" } },
+	{ "only Friday open", { [P_TAIL] =
+		"calendar: { hours = { sunday = \"\"; monday = \"\"; tuesday = \"\";"
+		" wednesday = \"\"; thursday = \"\"; friday = \"07:00-23:59\"; }; };\n" } },
+	{ "short day on a day opened by the file", { [P_TAIL] =
+		"calendar: { hours = { friday = \"08:00-13:00\"; };"
+		" holidays = [ \"2026-09-25 12:00\" ]; };\n" } },
+	{ "department email without trunks that open tickets", { [P_TAIL] =
+		"tickets: { department_email = \"collection@council.example\"; };\n" } },
+	{ "a trunk opening tickets", {
+	  [P_TRUNKS] = "trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\"; opens_ticket = true; };"
+		" };\n",
+	  [P_TAIL] = "tickets: { department_email = \"collection@council.example\";"
+		" header_ticket = \"X-Ticket\"; header_menu_path = \"X-Path\";"
+		" header_reason = \"X-Reason\"; };\n" } },
 };
 
 START_TEST(test_good)
@@ -1477,6 +1849,181 @@ START_TEST(test_realm)
 	ck_assert_msg(strcmp(cfg->clerks[0].ha1, realm_cases[_i].ha1) == 0, "%s: ha1 %s",
 		      realm_cases[_i].name, cfg->clerks[0].ha1);
 	config_unref(cfg);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* Calendar, tickets, smtp (Procedure 46 §4, §6)                                               */
+
+/** Write @p text to <tmpdir>/<dir>/<name>, making <dir> first. */
+static void write_in_folder(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	write_conf(path, text);
+}
+
+START_TEST(test_calendar_section)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	const char *const parts[N_PARTS] = {
+		[P_TRUNKS] = "trunks: { pay: { uri = \"sip:pay@127.0.0.1:5070\";"
+			     " opens_ticket = true; }; };\n",
+		[P_TAIL] =
+			"calendar: {\n"
+			"  timezone = \"Europe/London\";\n"
+			"  hours = { monday = \"09:30-17:45\"; friday = \"08:00-13:00\"; };\n"
+			"  holidays = [ \"2027-04-22\", \"2026-09-21\",\n"
+			"    \"2026-09-20 13:00\" ];\n"
+			"  holidays_file = \"cal/holidays.txt\";\n"
+			"  closed = [ \"play:closed\", \"hangup\" ];\n"
+			"};\n"
+			"tickets: { spool_dir = \"/var/spool/deskline\";"
+			" department_email = \"collection@council.example\"; };\n"
+			"smtp: { url = \"smtps://mail.council.example:465\";"
+			" from = \"deskline@council.example\";\n"
+			"  username = \"deskline\"; password = \"s3cret\"; starttls = true;"
+			" timeout_ms = 5000; };\n",
+	};
+	/* Comments, blank lines, tabs, CR LF, no newline at the end. */
+	write_in_folder("cal", "holidays.txt",
+			"# Hebrew year 5788\n"
+			"\n"
+			"2027-10-02   # Rosh Hashana\n"
+			"\t2027-10-03\t\r\n"
+			"2027-10-10 13:00\n"
+			"   \n"
+			"2026-12-31");
+	char *text = compose(parts);
+	const char *path = write_conf("calendar.conf", text);
+	static const struct cal_holiday want[] = {
+		{ 2026, 9, 20, 780 }, { 2026, 9, 21, -1 }, { 2026, 12, 31, -1 },
+		{ 2027, 4, 22, -1 }, { 2027, 10, 2, -1 }, { 2027, 10, 3, -1 },
+		{ 2027, 10, 10, 780 },
+	};
+	static const struct cal_hours week[7] = {
+		{ 480, 960 }, { 570, 1065 }, { 480, 960 }, { 480, 960 }, { 480, 960 },
+		{ 480, 780 }, { 0, 0 },
+	};
+
+	free(text);
+	ck_assert_msg(config_load(&cfg, path, &errs) == 0, "calendar:%s", dump(&errs));
+	ck_assert_str_eq(cfg->calendar.timezone, "Europe/London");
+	ck_assert_mem_eq(cfg->calendar.week, week, sizeof(week));
+	ck_assert_uint_eq(cfg->calendar.n_holidays, sizeof(want) / sizeof(want[0]));
+	ck_assert_mem_eq(cfg->calendar.holidays, want, sizeof(want));
+	ck_assert_uint_eq(cfg->on_closed.n, 2);
+	ck_assert_int_eq(cfg->on_closed.v[0].type, DL_ACT_PLAY);
+	ck_assert_str_eq(cfg->on_closed.v[0].arg, "closed");
+	ck_assert_int_eq(cfg->on_closed.v[0].line, 12);
+	ck_assert_int_eq(cfg->on_closed.v[1].type, DL_ACT_HANGUP);
+	ck_assert(config_trunk(cfg, "pay")->opens_ticket);
+
+	ck_assert_str_eq(cfg->tickets.spool_dir, "/var/spool/deskline");
+	ck_assert_str_eq(cfg->tickets.department_email, "collection@council.example");
+	ck_assert_str_eq(cfg->tickets.header_ticket, "X-Deskline-Ticket");
+
+	ck_assert_str_eq(cfg->smtp.url, "smtps://mail.council.example:465");
+	ck_assert_str_eq(cfg->smtp.from, "deskline@council.example");
+	ck_assert_str_eq(cfg->smtp.username, "deskline");
+	ck_assert_str_eq(cfg->smtp.password, "s3cret");
+	ck_assert(cfg->smtp.starttls);
+	ck_assert_uint_eq(cfg->smtp.timeout_ms, 5000);
+	config_unref(cfg);
+}
+END_TEST
+
+/* Mistakes in the holidays file are reported at its own lines. The configuration lists
+ * 2026-09-21 on line 6; 2026-09-26 is a Saturday. */
+static const struct {
+	const char *name;
+	const char *text;     /* the holidays file */
+	int line;             /* of the error in it */
+	const char *msg;      /* expected after "HOLIDAYS_FILE:LINE: " */
+	size_t n_errors;
+} holidays_file_cases[] = {
+	{ "not a date", "2026-09-12\n# 12.9 is Rosh Hashana\n12.9.2026\n", 3,
+	  "holiday: \"12.9.2026\" is not \"YYYY-MM-DD\" (closed all day) or \"YYYY-MM-DD HH:MM\" "
+	  "(a short day, closing at HH:MM)", 1 },
+	{ "text after the date", "2026-09-20 13:00\n2026-09-22 Sukkot\n", 2,
+	  "holiday: \"2026-09-22 Sukkot\" is not \"YYYY-MM-DD\"", 1 },
+	{ "no such date", "\n\n2027-02-29\n", 3, "holiday: \"2027-02-29\": there is no such date",
+	  1 },
+	{ "twice in the file", "2026-09-13\n2026-09-12\n2026-09-13 12:00   # short\n", 3,
+	  "holiday: 2026-09-13 is already listed at line 1", 1 },
+	{ "also in the configuration", "2026-10-04\n2026-09-21\n", 2,
+	  "holiday: 2026-09-21 is already listed at /", 1 },
+	{ "short day on a Saturday", "2026-09-26 12:00\n", 1,
+	  "holiday: \"2026-09-26 12:00\" is a short day on a saturday, which has no working "
+	  "hours (calendar.hours.saturday)", 1 },
+	{ "three mistakes", "x\n2026-09-20\ny\n\nz\n", 5, "holiday: \"z\" is not", 3 },
+};
+
+START_TEST(test_holidays_file)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	const char *const parts[N_PARTS] = { [P_TAIL] =
+		"calendar: { holidays = [ \"2026-09-21\" ];\n"
+		"  holidays_file = \"hol.txt\"; };\n" };
+	char *text = compose(parts);
+	char hol[PATH_MAX + 16], main_path[PATH_MAX + 64];
+
+	write_conf("hol.txt", holidays_file_cases[_i].text);
+	snprintf(hol, sizeof(hol), "%s/hol.txt", tmpdir);
+	snprintf(main_path, sizeof(main_path), "%s", write_conf("hol.conf", text));
+	free(text);
+	ck_assert_int_eq(config_load(&cfg, main_path, &errs), EINVAL);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(has_error(&errs, hol, holidays_file_cases[_i].line,
+				holidays_file_cases[_i].msg), "%s: want line %d \"%s\", got:%s",
+		      holidays_file_cases[_i].name, holidays_file_cases[_i].line,
+		      holidays_file_cases[_i].msg, dump(&errs));
+	ck_assert_msg(errs.n == holidays_file_cases[_i].n_errors, "%s: got:%s",
+		      holidays_file_cases[_i].name, dump(&errs));
+	/* Each message names the file and a line, and they come in line order. */
+	for (size_t i = 0; i < errs.n; i++) {
+		char prefix[sizeof(hol) + 32];
+		int line = i + 1 < errs.n ? (int)(2 * i + 1) : holidays_file_cases[_i].line;
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", hol, line);
+		ck_assert_msg(strncmp(errs.msgs[i], prefix, strlen(prefix)) == 0, "%s: %s",
+			      holidays_file_cases[_i].name, errs.msgs[i]);
+	}
+	if (strstr(holidays_file_cases[_i].msg, "listed at /")) {
+		char at[sizeof(main_path) + 32];
+		snprintf(at, sizeof(at), "listed at %s:6", main_path);
+		ck_assert_ptr_nonnull(strstr(errs.msgs[0], at));
+	}
+	config_errors_clear(&errs);
+}
+END_TEST
+
+/* Errors in both files: the main file's first, though its line is later. */
+START_TEST(test_holidays_file_order)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	const char *const parts[N_PARTS] = { [P_TAIL] =
+		"calendar: { holidays_file = \"hol.txt\";\n"
+		"  closed = \"menu:night\"; };\n" };
+	char *text = compose(parts);
+	char hol[PATH_MAX + 16];
+
+	write_conf("hol.txt", "2026-09-31\n");
+	snprintf(hol, sizeof(hol), "%s/hol.txt", tmpdir);
+	const char *path = write_conf("order.conf", text);
+	free(text);
+	ck_assert_int_eq(config_load(&cfg, path, &errs), EINVAL);
+	ck_assert_msg(errs.n == 2, "got:%s", dump(&errs));
+	ck_assert(has_error(&errs, path, 7, "menu \"night\" does not exist"));
+	ck_assert(has_error(&errs, hol, 1, "\"2026-09-31\": there is no such date"));
+	ck_assert_ptr_nonnull(strstr(errs.msgs[0], "night"));
+	ck_assert_ptr_nonnull(strstr(errs.msgs[1], "2026-09-31"));
+	config_errors_clear(&errs);
 }
 END_TEST
 
@@ -1682,6 +2229,10 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_good, 0, sizeof(good_cases) / sizeof(good_cases[0]));
 	tcase_add_test(tc, test_clerks_and_queues);
 	tcase_add_loop_test(tc, test_realm, 0, sizeof(realm_cases) / sizeof(realm_cases[0]));
+	tcase_add_test(tc, test_calendar_section);
+	tcase_add_loop_test(tc, test_holidays_file, 0,
+			    sizeof(holidays_file_cases) / sizeof(holidays_file_cases[0]));
+	tcase_add_test(tc, test_holidays_file_order);
 	tcase_add_loop_test(tc, test_trunk_by_source, 0,
 			    sizeof(source_cases) / sizeof(source_cases[0]));
 	tcase_add_test(tc, test_all_errors);
