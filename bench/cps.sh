@@ -8,7 +8,9 @@
 # packets) → BYE → 200. The greeting's packets go to bench/rtp_count.py, which counts them per
 # SSRC, so a call only counts as good when sipp saw it succeed AND its greeting reached the caller.
 #
-# deskline runs on CPU 0 (taskset -c 0); sipp and the RTP counter on CPU 1. The rate steps up
+# deskline runs on CPU 0 (taskset -c 0); sipp, the RTP counter and a Redis of the run's own (which
+# these calls never use beyond the node's heartbeat) on CPU 1. Closed-hours routing is off, so
+# every call hears the main menu at any hour (bench_conf in bench/lib.sh). The rate steps up
 # (--rates); each step places rate × --seconds calls. The run stops at the first step where more
 # than 0.1% of calls failed (sipp failures plus answered calls that got no RTP) or sipp saw any
 # retransmission; the highest clean rate is the last step before it. When the load generator's
@@ -32,12 +34,9 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bench=$top/bench
-# The command as typed, for the record: arguments with spaces in double quotes.
-cmdline=bench/cps.sh
-for arg in "$@"; do
-	case $arg in *[[:space:]]*) cmdline+=" \"$arg\"" ;; *) cmdline+=" $arg" ;; esac
-done
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
+cmdline=$(bench_cmdline bench/cps.sh "$@")
 
 rates="50 100 200 400 600 800 1000 1500 2000 2500 3000 4000 6000"
 seconds=10
@@ -69,12 +68,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-for tool in sipp taskset python3; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "cps: $tool not found (scripts/install-deps.sh installs it)" >&2
-		exit 1
-	fi
-done
+bench_need cps sipp taskset python3 redis-server redis-cli
 [ -z "$perf_at" ] || command -v perf >/dev/null || { echo "cps: --perf-at needs perf" >&2; exit 1; }
 if [ "$(nproc)" -lt 2 ]; then
 	echo "cps: needs 2 CPUs (deskline on CPU 0, sipp on CPU 1); this machine has $(nproc)" >&2
@@ -88,166 +82,29 @@ if [ "$(ulimit -n)" -lt 8192 ]; then
 	echo "cps: warning: open files limited to $(ulimit -n); high steps may fail for descriptors" >&2
 fi
 
-if [ -z "$deskline" ]; then
-	deskline=$top/build/deskline
-	if ! "$top/scripts/build.sh" >/dev/null 2>&1; then
-		# build.sh also builds the unit tests; the daemon alone is enough here.
-		echo "cps: scripts/build.sh failed; building the daemon alone (make deskline)" >&2
-		[ -f "$top/build/Makefile" ] || "$top/scripts/build.sh"
-		make -C "$top/build" deskline >/dev/null
-	fi
-fi
-[ -x "$deskline" ] || { echo "cps: $deskline not found" >&2; exit 1; }
-deskline_src=$deskline
-deskline_built=$(date -u -r "$deskline" +%Y-%m-%dT%H:%M:%SZ)
+bench_build cps "$deskline"
+bench_workdir cps
+bench_copy_deskline
 
-T=$(mktemp -d /tmp/deskline-cps.XXXXXX)
-# Run a copy: a rebuild during the run must not change what is measured (or the perf symbols).
-cp "$deskline" "$T/deskline"
-deskline=$T/deskline
-deskline_sha=$(sha256sum "$deskline" | cut -c1-12)
-pids=()
-# TERM twice, like scripts/stop.sh: deskline's first TERM only refuses new calls, the second
-# hangs up the ones left. KILL whatever is still there 3 s later.
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	sleep 0.2
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Free UDP ports on 127.0.0.1 above the RTP range (20000-39999), one per argument.
-free_ports() {
-	python3 - "$1" <<'PY'
-import random, socket, sys
-want, got, socks = int(sys.argv[1]), [], []
-while len(got) < want:
-    p = random.randrange(40000, 60000)
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        u.bind(("127.0.0.1", p)); t.bind(("127.0.0.1", p))
-    except OSError:
-        u.close(); t.close(); continue
-    socks += [u, t]; got.append(p)
-print(" ".join(map(str, got)))
-PY
-}
 # 3 + one SIP and one media port per sipp instance.
 read -r -a ports <<<"$(free_ports $((3 + 2 * n_sipp)))"
 sip_port=${ports[0]}
 trunk_port=${ports[1]}
 rtp_sink_port=${ports[2]}
 
-# The sample configuration on our ports: a wide RTP range (ports are not the limit), notice
-# logging (one line per call at info would measure the log), CDRs in the work folder.
+# The sample configuration on our ports (bench_conf in bench/lib.sh).
 conf=$T/deskline.conf
-sed -e "s#\"sip:127.0.0.1:5060\"#\"sip:127.0.0.1:$sip_port\"#" \
-    -e "s#sip:payment@127.0.0.1:5070#sip:payment@127.0.0.1:$trunk_port#" \
-    -e "s#sip:moked@127.0.0.1:5080#sip:moked@127.0.0.1:$trunk_port#" \
-    -e "s#port_max = 29999;#port_max = 39999;#" \
-    -e "s#directory = \"prompts\";#directory = \"$top/etc/prompts\";#" \
-    -e "s#cdr_file = \"../run/cdr.log\";#cdr_file = \"$T/cdr.log\";#" \
-    -e "s#level = \"info\";#level = \"notice\";#" \
-    "$top/etc/deskline.conf" >"$conf"
-if ! grep -q "port_max = 39999;" "$conf" || ! grep -q "level = \"notice\";" "$conf" ||
-   ! grep -q "127.0.0.1:$sip_port" "$conf"; then
-	echo "cps: etc/deskline.conf changed shape; $conf was not rewritten as expected" >&2
-	exit 1
-fi
-"$deskline" -t -c "$conf" >/dev/null
+bench_conf "$conf" "$sip_port" "$trunk_port"
 
 started_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
-taskset -c "$deskline_cpu" "$deskline" -c "$conf" -p "$T/deskline.pid" >>"$T/deskline.log" 2>&1 &
-dl_pid=$!
-pids+=("$dl_pid")
-for _ in $(seq 100); do
-	grep -q "started with" "$T/deskline.log" 2>/dev/null && break
-	kill -0 "$dl_pid" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q "started with" "$T/deskline.log" ||
-	{ echo "cps: deskline did not start:" >&2; tail -n 20 "$T/deskline.log" >&2; exit 1; }
+bench_start_redis "$load_cpu"
+bench_start_deskline "$conf" "$deskline_cpu"
 
 taskset -c "$load_cpu" python3 "$bench/rtp_count.py" "$rtp_sink_port" "$T/rtp.status" &
 sink_pid=$!
 pids+=("$sink_pid")
 for _ in $(seq 50); do [ -s "$T/rtp.status" ] && break; sleep 0.1; done
 [ -s "$T/rtp.status" ] || { echo "cps: the RTP counter did not start" >&2; exit 1; }
-
-# CPU time of a running process, all its threads, ns (/proc/PID/task/*/schedstat, first field:
-# time on a CPU).
-cpu_ns() {
-	cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ ns += $1 } END { printf "%.0f", ns }'
-}
-# Time its threads were ready to run but waited for the CPU, ns (second field). Something else
-# busy on deskline's CPU shows here; so does one deskline thread waiting for the other.
-wait_ns() {
-	cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ ns += $2 } END { printf "%.0f", ns }'
-}
-# Field of /proc/PID/status in kB, e.g. VmRSS.
-status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-now_ms() { date +%s%3N; }
-# CPU time of this shell's reaped children so far, ms, into $children_ms: `times` (second line)
-# run in this shell, not in $(…), whose subshell would have no children of its own. sipp runs as
-# our child, so the difference around a step is exactly sipp's CPU.
-children_cpu_ms() {
-	local u s
-	times >"$T/times"
-	{ read -r _; read -r u s; } <"$T/times"
-	children_ms=$(awk -v u="$u" -v s="$s" 'function ms(v, m) { m = v; sub(/m.*/, "", m);
-		sub(/^[0-9]+m/, "", v); sub(/s$/, "", v); return m * 60000 + v * 1000 }
-		BEGIN { printf "%d", ms(u) + ms(s) }')
-}
-udp_rcvbuf_errors() { awk '/^Udp:/ { n++; if (n == 2) print $6 }' /proc/net/snmp; }
-# Receive drops of the UDP sockets bound to 127.0.0.1:PORT (/proc/net/udp, last column).
-udp_port_drops() {
-	awk -v p="0100007F:$(printf '%04X' "$1")" '$2 == p { d += $NF } END { print d + 0 }' /proc/net/udp
-}
-cdr_lines() { [ -f "$T/cdr.log" ] && wc -l <"$T/cdr.log" || echo 0; }
-
-# Sum of sipp's final statistics over the step's instances: attempted successful failed
-# retransmissions mean-INVITE→200-ms offered-rate. The offered rate is calls placed over the time
-# between sipp's start and the 100 ms statistics sample where the last call had been placed.
-sipp_totals() {
-	python3 - "$@" <<'PY'
-import sys
-att = ok = failed = retrans = 0
-rtt_sum = 0.0
-rate = 0.0
-for path in sys.argv[1:]:
-    try:
-        lines = [l.rstrip("\n") for l in open(path) if l.strip()]
-    except OSError:
-        continue
-    if len(lines) < 2:
-        continue
-    head = lines[0].split(";")
-    rows = [dict(zip(head, l.split(";"))) for l in lines[1:]]
-    last = rows[-1]
-    num = lambda r, k: int(r.get(k, "0") or 0)
-    a, s = num(last, "OutgoingCall(C)"), num(last, "SuccessfulCall(C)")
-    att += a; ok += s; failed += a - s
-    retrans += num(last, "Retransmissions(C)")
-    h, m, sec, us = last.get("ResponseTime1(C)", "0:0:0:0").split(":")
-    rtt_sum += s * ((int(h) * 60 + int(m)) * 60 + int(sec) + int(us) / 1e6) * 1000
-    epoch = lambda v: float(v.split("\t")[-1])
-    start = epoch(rows[0]["StartTime"])
-    for r in rows:
-        if a and num(r, "OutgoingCall(C)") >= a:
-            span = epoch(r["CurrentTime"]) - start
-            if span > 0:
-                rate += a / span
-            break
-print(att, ok, failed, retrans, "%.1f" % (rtt_sum / ok if ok else 0), "%.0f" % rate)
-PY
-}
 
 rss_before=$(status_kb "$dl_pid" VmRSS)
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -330,9 +187,9 @@ for rate in $rates; do
 	kill -TERM "$watchdog" 2>/dev/null || true
 	wait "$watchdog" 2>/dev/null || true
 	[ -z "$perf_pid" ] || wait "$perf_pid" || true
-	pids=("$dl_pid" "$sink_pid")
+	pids=("$dl_pid" "$sink_pid" "$redis_pid")
 
-	read -r att ok failed retrans rtt_ms offered <<<"$(sipp_totals "${stats[@]}")"
+	read -r att ok failed retrans rtt_ms offered _ <<<"$(sipp_totals "${stats[@]}")"
 	# Let the calls end in deskline (CDR written), then read the counter (it writes every 200 ms).
 	for _ in $(seq 50); do
 		[ $(( $(cdr_lines) - cdr0 )) -ge "$att" ] && break
@@ -352,9 +209,9 @@ for rate in $rates; do
 	rss=$(status_kb "$dl_pid" VmRSS)
 
 	wall_ms=$((t1 - t0))
-	dl_pct=$(awk -v d=$((dl1 - dl0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d / 1e4 / w }')
-	dlw_pct=$(awk -v d=$((dlw1 - dlw0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d / 1e4 / w }')
-	sink_pct=$(awk -v d=$((sink1 - sink0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d / 1e4 / w }')
+	dl_pct=$(pct $((dl1 - dl0)) "$wall_ms")
+	dlw_pct=$(pct $((dlw1 - dlw0)) "$wall_ms")
+	sink_pct=$(pct $((sink1 - sink0)) "$wall_ms")
 	sipp_pct=$(awk -v d=$((child1 - child0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d * 100 / w }')
 	rtp_calls=$((ss1 - ss0))
 	no_rtp=$(( ok > rtp_calls ? ok - rtp_calls : 0 ))
@@ -429,19 +286,8 @@ sed 's/^/  /' "$T/log-top.txt"
 
 [ "$write_doc" -eq 1 ] || exit 0
 
-doc=$top/docs/BENCHMARKS.md
-if [ ! -f "$doc" ]; then
-	cat >"$doc" <<'EOF'
-# Benchmarks
-
-Measured figures only. Every dated section below was appended by the script that measured it,
-with the date, the machine, the commit and the exact command: run the same command to compare.
-Loopback figures are for comparing builds, not for sizing hardware: a UDP send on loopback
-delivers the packet within the sender's system call, so part of the receivers' kernel work is
-charged to the sender, and nothing crosses a real network.
-
-## Calls per second (`bench/cps.sh`)
-
+# The chapter's introduction, for a BENCHMARKS.md that does not have the chapter yet.
+cat >"$T/doc-intro.md" <<'EOF'
 One call (`bench/sipp/cps.xml`): INVITE with an SDP offer (PCMA, PCMU, telephone-event) → 180 →
 200 → ACK → deskline plays the main menu's greeting (`etc/prompts/he/main-greeting.wav`, several
 seconds long) → the caller hangs up after the *hold* → BYE → 200. The hold (`--hold-ms`,
@@ -451,12 +297,14 @@ measured. The caller sends no RTP, so in-band DTMF detection of caller audio is 
 the cost.
 
 deskline runs alone on CPU 0 (`taskset -c 0`), from `etc/deskline.conf` with temporary ports, an
-RTP range of 20000-39999 (so ports are never the limit), log level `notice` and the CDR file in
-the work folder. sipp and the RTP counter (`bench/rtp_count.py`, which counts the greeting's
-packets per SSRC, one SSRC per call) share CPU 1. Everything is on 127.0.0.1. The rate steps
-up, each step placing rate × `--seconds` calls (10 s by default), until a step has more than
-0.1% bad calls (sipp failures plus calls answered without any RTP) or any sipp retransmission;
-the highest clean rate is the last step before it.
+RTP range of 20000-39999 (so ports are never the limit), log level `notice`, the CDR file and
+the ticket spool in the work folder, closed-hours routing off (every call gets the menu, at any
+hour) and a Redis of the run's own on a unix socket. sipp, the RTP counter
+(`bench/rtp_count.py`, which counts the greeting's packets per SSRC, one SSRC per call) and Redis
+share CPU 1. Everything is on 127.0.0.1. The rate steps up, each step placing rate ×
+`--seconds` calls (10 s by default), until a step has more than 0.1% bad calls (sipp failures
+plus calls answered without any RTP) or any sipp retransmission; the highest clean rate is the
+last step before it.
 
 Columns: *rate* calls/s asked of sipp; *attempted*, *failed* calls as sipp counts them;
 *retrans* sipp's retransmissions (INVITE or BYE not answered within 500 ms); *no RTP* calls sipp
@@ -467,33 +315,21 @@ under 1 ms); *offered* the rate sipp really placed calls at (from its 100 ms sta
 (100% = one core; deskline and the counter from `/proc/PID/task/*/schedstat`, all threads;
 sipp from its rusage); *deskline wait%* time deskline's threads were ready to run but waited
 for CPU 0 (second field of the same file: another busy process on CPU 0 shows here, and so does
-one deskline thread waiting for the other); *drops* receive-buffer drops during the step at
+one deskline thread waiting for another); *drops* receive-buffer drops during the step at
 deskline's SIP socket, at the RTP counter, and at every other UDP socket (`/proc/net/udp`,
 `/proc/net/snmp`); *CDR caller-hangup* calls deskline wrote a CDR for with result
 `caller-hangup`; *VmRSS kB* deskline's resident memory after the step.
 EOF
-fi
-commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-# Changes to the benchmark itself or its results do not change what is measured.
-if [ -n "$(git -C "$top" --no-optional-locks status --porcelain --untracked-files=no \
-	-- . ':!bench' ':!docs' 2>/dev/null)" ]; then
-	commit="$commit (with uncommitted changes outside bench/ and docs/)"
-fi
-cflags=$(sed -n 's/^CFLAGS = //p' "$(dirname "$deskline_src")/Makefile" 2>/dev/null || true)
-cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
-# sipp -v exits with 99.
-sipp_version=$(sipp -v 2>&1 | grep -o 'SIPp v[^ ,]*' | head -n1 | sed 's/\.$//' || true)
 columns=("rate" "attempted" "failed" "retrans" "no RTP" "RTP pkts/call" "INVITE→200 ms" "offered"
 	 "deskline CPU%" "deskline wait%" "sipp CPU%" "counter CPU%" "drops deskline SIP"
 	 "drops counter" "drops other" "CDR caller-hangup" "VmRSS kB")
 {
-	echo
 	echo "### $started_utc — CPS, hold $hold_ms ms${perf_at:+, profiled at $perf_at calls/s}"
 	echo
-	echo "- machine: $(nproc) CPUs, $cpu_model, Linux $(uname -r); load average before the run:" \
-	     "$loadavg"
-	echo "- deskline commit $commit; binary ${deskline_src#"$top"/} built $deskline_built," \
-	     "sha256 $deskline_sha…, CFLAGS \`${cflags:-unknown}\`; $sipp_version"
+	echo "- machine: $(bench_machine); load average before the run: $loadavg"
+	echo "- deskline commit $(bench_commit); binary ${deskline_src#"$top"/} built" \
+	     "$deskline_built, sha256 $deskline_sha…, CFLAGS \`$(bench_cflags)\`;" \
+	     "$(bench_sipp_version); Redis $(bench_redis_version)"
 	echo "- command: \`$cmdline\` ($seconds s per step, $n_sipp sipp instance(s), open files" \
 	     "limit $(ulimit -n))"
 	echo "- **highest clean rate: $clean_rate calls/s**; $stop_reason"
@@ -518,5 +354,5 @@ columns=("rate" "attempted" "failed" "retrans" "no RTP" "RTP pkts/call" "INVITE�
 		cat "$T/perf-top.txt"
 		echo '```'
 	fi
-} >>"$doc"
-echo "appended to $doc"
+} >"$T/doc-section.md"
+bench_doc_append 'Calls per second (`bench/cps.sh`)' "$T/doc-intro.md" "$T/doc-section.md"

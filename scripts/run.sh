@@ -25,6 +25,16 @@ else
 	echo "redis: already answering on 127.0.0.1:6379"
 fi
 
+# A local SMTP server on 127.0.0.1:2525 (the sample configuration's smtp.url) that keeps every
+# ticket mail as a file in run/mail, unless something answers there already.
+if ! (exec 3<>/dev/tcp/127.0.0.1/2525) 2>/dev/null; then
+	nohup /usr/bin/python3 -B "$top/tests/unit/smtp_sink.py" 2525 "$run" >"$run/smtp.log" 2>&1 &
+	echo $! >"$run/smtp.pid"
+	echo "smtp: started on 127.0.0.1:2525 (mail kept in $run/mail)"
+else
+	echo "smtp: already answering on 127.0.0.1:2525"
+fi
+
 # A previous deskline of ours: stop it first (its calls are hung up).
 "$top/scripts/stop.sh" --deskline-only >/dev/null 2>&1 || true
 
@@ -51,6 +61,8 @@ deskline: running (pid $pid) on $conf
   call:  sip:$number@$hostport  (UDP or TCP)
   log:   $run/deskline.log
   CDRs:  $run/cdr.log
+  mail:  $run/mail (tickets for unanswered calls)
+  clerks and tickets: build/deskctl -c $conf agents | tickets
   stop:  scripts/stop.sh
 Try a call with sipp (README.md, "Try a call").
 MSG

@@ -20,4 +20,7 @@ stop_pid() {
 }
 
 stop_pid deskline "$run/deskline.pid"
-[ "${1:-}" = "--deskline-only" ] || stop_pid redis "$run/redis.pid"
+if [ "${1:-}" != "--deskline-only" ]; then
+	stop_pid smtp "$run/smtp.pid"
+	stop_pid redis "$run/redis.pid"
+fi
