@@ -9,10 +9,10 @@
 # SSRC, so a call only counts as good when sipp saw it succeed AND its greeting reached the caller.
 #
 # deskline runs on CPU 0 (taskset -c 0); sipp, the RTP counter and a Redis of the run's own (which
-# these calls never use beyond the node's heartbeat) on CPU 1. Closed-hours routing is off, so
-# every call hears the main menu at any hour (bench_conf in bench/lib.sh). The rate steps up
-# (--rates); each step places rate × --seconds calls. The run stops at the first step where more
-# than 0.1% of calls failed (sipp failures plus answered calls that got no RTP) or sipp saw any
+# these calls never use beyond the node's heartbeat) on CPU 1. The department is open around the
+# clock, so every call hears the main menu at any hour (bench_conf in bench/lib.sh). The rate
+# steps up (--rates); each step places rate × --seconds calls. The run stops at the first step
+# where more than 0.1% of calls failed (sipp failures plus answered calls that got no RTP) or sipp saw any
 # retransmission; the highest clean rate is the last step before it. When the load generator's
 # CPU is full (sipp + counter ≥ 95% of CPU 1) the step says so: beyond it the figure measures
 # sipp, not deskline.
@@ -298,8 +298,9 @@ the cost.
 
 deskline runs alone on CPU 0 (`taskset -c 0`), from `etc/deskline.conf` with temporary ports, an
 RTP range of 20000-39999 (so ports are never the limit), log level `notice`, the CDR file and
-the ticket spool in the work folder, closed-hours routing off (every call gets the menu, at any
-hour) and a Redis of the run's own on a unix socket. sipp, the RTP counter
+the ticket spool in the work folder, the department open around the clock (every day
+00:00-24:00, no holidays: every call gets the menu, at any hour) and a Redis of the run's own on
+a unix socket. sipp, the RTP counter
 (`bench/rtp_count.py`, which counts the greeting's packets per SSRC, one SSRC per call) and Redis
 share CPU 1. Everything is on 127.0.0.1. The rate steps up, each step placing rate ×
 `--seconds` calls (10 s by default), until a step has more than 0.1% bad calls (sipp failures

@@ -119,8 +119,9 @@ bench_start_redis() {
 # The sample configuration for a benchmark: SIP on our port, both trunks at TRUNK_PORT (where
 # nothing answers unless the script puts something there), a wide RTP range (20000-39999: ports
 # are never the limit), notice logging (one line per call at info would measure the log), CDRs
-# and the ticket spool in the work folder, Redis on $T/redis.sock, and the menu at every hour
-# (closed-hours routing off, so a run at night measures what a run by day does).
+# and the ticket spool in the work folder, Redis on $T/redis.sock, and the department open around
+# the clock (every day 00:00-24:00, no holidays, no closed-hours actions), so a run at night or
+# on a holiday measures what a run by day does.
 #   bench_conf OUT SIP_PORT TRUNK_PORT [more sed expressions…]
 bench_conf() {
 	local out=$1 sip_port=$2 trunk_port=$3
@@ -135,7 +136,24 @@ bench_conf() {
 	    -e "s#spool_dir = \"../run/spool\";#spool_dir = \"$T/spool\";#" \
 	    -e "s#address = \"127.0.0.1:6379\";#address = \"unix:$T/redis.sock\";#" \
 	    -e "s#^  closed = \[.*\];#  closed = [ ];#" \
-	    "$@" "$top/etc/deskline.conf" >"$out"
+	    "$@" "$top/etc/deskline.conf" >"$out.tmp"
+	python3 - "$out.tmp" "$out" <<'PY'
+import re, sys
+src, dst = sys.argv[1:]
+text = open(src).read()
+days = "sunday|monday|tuesday|wednesday|thursday|friday|saturday"
+text, n_days = re.subn(r'^(\s*(?:%s)\s*=\s*)"[^"]*";' % days, r'\1"00:00-24:00";', text,
+                       flags=re.M)
+text, n_hol = re.subn(r'^(\s*)holidays\s*=\s*\[.*?\];', r'\1holidays = [ ];', text, count=1,
+                      flags=re.S | re.M)
+text, n_file = re.subn(r'^(\s*)holidays_file\s*=\s*"[^"]*";', r'\1holidays_file = "";', text,
+                       count=1, flags=re.M)
+if (n_days, n_hol, n_file) != (7, 1, 1):
+    sys.exit("bench: etc/deskline.conf changed shape: calendar not rewritten (%d days, %d, %d)"
+             % (n_days, n_hol, n_file))
+open(dst, "w").write(text)
+PY
+	rm -f "$out.tmp"
 	local want
 	for want in "port_max = 39999;" "level = \"notice\";" "127.0.0.1:$sip_port" \
 		    "unix:$T/redis.sock" "spool_dir = \"$T/spool\";" "closed = [ ];"; do

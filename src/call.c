@@ -662,6 +662,10 @@ static void trunk_invite(struct call *call, const struct dl_action *action)
 	}
 	su_timer_set_interval(call->ring_timer, ring_timer_cb, (su_timer_arg_t *)call,
 			      (su_duration_t)trunk->ring_timeout_ms);
+	/* One log line: the headers' CRLFs shown as "; ". */
+	for (char *c = headers; *c; c++)
+		if (*c == '\r' || *c == '\n')
+			*c = *c == '\r' ? ';' : ' ';
 	log_info(call->call_id, "to trunk %s (%s)%s%s", trunk->name, trunk->uri,
 		 hlen ? " with " : "", headers);
 }
@@ -683,10 +687,8 @@ static void on_ticket(int err, const struct ticket_opened *t, void *arg)
 	struct call *call = arg;
 
 	if (!err) {
+		/* ticket.c has logged it (id, clerk, due time). */
 		call_copy_str(call->ticket, sizeof(call->ticket), t->id);
-		log_notice(call->call_id, "ticket %s%s, due %llu, clerk %s", t->id,
-			   t->spooled ? " (spooled: Redis down)" : "",
-			   (unsigned long long)t->due_ms, t->clerk[0] ? t->clerk : "-");
 	} else {
 		log_err(call->call_id, "ticket not stored: %s", strerror(err));
 	}

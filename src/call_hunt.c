@@ -15,6 +15,7 @@
 #include <sofia-sip/nua.h>
 #include <sofia-sip/sip_status.h>
 
+#include "deskline/calendar.h"
 #include "deskline/log.h"
 #include "deskline/presence.h"
 #include "call_int.h"
@@ -80,8 +81,8 @@ static void rings_drop_all(struct call *call, const char *outcome)
 		ring_drop(call, &call->rings[i], outcome);
 }
 
-/** Leave the queue unanswered: run the queue's overflow actions. */
-static void hunt_overflow(struct call *call, const char *reason)
+/** Leave the queue unanswered: run the queue's overflow (or closed-hours) actions. */
+static void hunt_leave(struct call *call, const char *reason, const struct dl_action_list *list)
 {
 	struct ivr_output out;
 
@@ -96,8 +97,13 @@ static void hunt_overflow(struct call *call, const char *reason)
 		call->detail[0] = '\0';
 	log_notice(call->call_id, "queue %s overflow: %s", call->queue->name, reason);
 	call->state = CS_MENU;
-	ivr_run(call->ivr, &call->queue->on_overflow, media_now_ms(), &out);
+	ivr_run(call->ivr, list, media_now_ms(), &out);
 	call_apply(call, &out);
+}
+
+static void hunt_overflow(struct call *call, const char *reason)
+{
+	hunt_leave(call, reason, &call->queue->on_overflow);
 }
 
 static void queue_timer_cb(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
@@ -256,6 +262,11 @@ void hunt_start(struct call *call, const struct dl_action *action)
 		su_timer_set_interval(call->queue_timer, queue_timer_cb, (su_timer_arg_t *)call,
 				      (su_duration_t)q->max_wait_ms);
 	log_info(call->call_id, "queue %s (%s)", q->name, config_strategy_name(q->strategy));
+	/* The clerks work business hours (Procedure 46 §6): outside them nobody is hunted. */
+	if (!calendar_is_open(&call->rt->cfg->calendar, time(NULL))) {
+		hunt_leave(call, "closed", q->on_closed.n ? &q->on_closed : &q->on_overflow);
+		return;
+	}
 	hunt_next(call);
 }
 

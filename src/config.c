@@ -1200,9 +1200,10 @@ static void parse_day_hours(struct loader *ld, const struct key *k, const config
 	if (!text[0])
 		return;
 	open = strlen(text) == 11 && text[5] == '-' ? clock_parse(text) : -1;
-	close = open >= 0 ? clock_parse(text + 6) : -1;
+	/* "24:00" closes at the end of the day: a line open round the clock. */
+	close = open < 0 ? -1 : strcmp(text + 6, "24:00") == 0 ? 24 * 60 : clock_parse(text + 6);
 	if (open < 0 || close < 0) {
-		err_at(ld, s, "%s: \"%s\" is not \"HH:MM-HH:MM\" (00:00-23:59), or \"\" for a day "
+		err_at(ld, s, "%s: \"%s\" is not \"HH:MM-HH:MM\" (00:00-24:00), or \"\" for a day "
 		       "without working hours", where, text);
 		ld->hours_bad[day] = true;
 		return;
@@ -2123,8 +2124,10 @@ static void root_done(struct loader *ld, const config_setting_t *root, const cha
 		check_references(ld, &m->on_max_failures);
 		check_references(ld, &m->on_max_timeouts);
 	}
-	for (size_t i = 0; i < cfg->n_queues; i++)
+	for (size_t i = 0; i < cfg->n_queues; i++) {
 		check_references(ld, &cfg->queues[i].on_overflow);
+		check_references(ld, &cfg->queues[i].on_closed);
+	}
 	check_references(ld, &cfg->on_closed);
 	check_queue_clerks(ld);
 	check_exits(ld);
@@ -2293,6 +2296,8 @@ static const struct key queue_keys[] = {
 	{ .name = "wait_for_clerk", .type = KT_BOOL, .off = OFF(dl_queue, wait_for_clerk) },
 	{ .name = "on_overflow", .type = KT_ACTIONS, .off = OFF(dl_queue, on_overflow),
 	  .required = true },
+	{ .name = "on_closed", .type = KT_ACTIONS, .off = OFF(dl_queue, on_closed),
+	  .empty_null = true },
 };
 static const struct table queue_table = TABLE(queue_keys,
 	.size = sizeof(struct dl_queue), .name_off = OFF(dl_queue, name),

@@ -131,6 +131,15 @@ static void reload(struct app *app, const char *path)
 		listen_changed = strcmp(cfg->listen[i], app->rt->cfg->listen[i]) != 0;
 	if (listen_changed)
 		log_warn(NULL, "sip.listen changed: takes effect at the next restart");
+	const struct dl_config *old = app->rt->cfg;
+	if (strcmp(cfg->tickets.spool_dir, old->tickets.spool_dir) != 0 ||
+	    strcmp(cfg->smtp.url, old->smtp.url) != 0 || strcmp(cfg->smtp.from, old->smtp.from) != 0 ||
+	    cfg->smtp.starttls != old->smtp.starttls ||
+	    (cfg->smtp.username == NULL) != (old->smtp.username == NULL) ||
+	    (cfg->smtp.username && strcmp(cfg->smtp.username, old->smtp.username) != 0) ||
+	    (cfg->smtp.password && old->smtp.password &&
+	     strcmp(cfg->smtp.password, old->smtp.password) != 0))
+		log_warn(NULL, "tickets.spool_dir or smtp changed: takes effect at the next restart");
 
 	runtime_unref(app->rt);
 	app->rt = rt;

@@ -339,6 +339,8 @@ static int set_load_lang(struct prompt_set *ps, const struct dl_config *cfg, con
 		rc = set_load(ps, dir, lang, cfg->queues[q].music, errs);
 		if (rc == 0)
 			rc = set_load_list(ps, dir, lang, &cfg->queues[q].on_overflow, errs);
+		if (rc == 0)
+			rc = set_load_list(ps, dir, lang, &cfg->queues[q].on_closed, errs);
 	}
 	if (rc == 0)
 		rc = set_load(ps, dir, lang, cfg->features.ok_prompt, errs);

@@ -934,9 +934,11 @@ static void on_created(struct tickets *t, struct topen *o, const redisReply *rep
 		return;
 	}
 	snprintf(o->res.clerk, sizeof(o->res.clerk), "%s", reply->element[1]->str);
-	log_notice(o->f[TF_CALL_ID], "ticket %s opened (%s), clerk %s, due_ms %" PRIu64,
-		   o->res.id, reply->element[2]->str, o->res.clerk[0] ? o->res.clerk : "(none)",
-		   o->res.due_ms);
+	char due[32];
+	if (calendar_format_local((time_t)(o->res.due_ms / 1000u), due, sizeof(due)) != 0)
+		snprintf(due, sizeof(due), "%" PRIu64 " ms", o->res.due_ms);
+	log_notice(o->f[TF_CALL_ID], "ticket %s opened (%s), clerk %s, due %s", o->res.id,
+		   reply->element[2]->str, o->res.clerk[0] ? o->res.clerk : "(none)", due);
 	deliver(t, o);
 }
 

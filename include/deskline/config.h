@@ -134,6 +134,8 @@ struct dl_queue {
 	bool wait_for_clerk;               /**< no clerk available: false = overflow at once; true =
 					        keep trying until max_wait_ms */
 	struct dl_action_list on_overflow; /**< when no clerk can take the call */
+	struct dl_action_list on_closed;   /**< a caller reaching the queue outside business hours
+					        (Procedure 46 §6 calendar); empty = on_overflow */
 	int line;
 };
 

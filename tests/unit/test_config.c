@@ -310,11 +310,15 @@ START_TEST(test_sample)
 	ck_assert_int_eq(due.month, 9);
 	ck_assert_int_eq(due.day, 22);
 	ck_assert_int_eq(due.hour, 16);
-	ck_assert_uint_eq(cfg->on_closed.n, 2);
-	ck_assert_int_eq(cfg->on_closed.v[0].type, DL_ACT_PLAY);
-	ck_assert_str_eq(cfg->on_closed.v[0].arg, "closed");
-	ck_assert_int_eq(cfg->on_closed.v[1].type, DL_ACT_TRUNK);
-	ck_assert_str_eq(cfg->on_closed.v[1].arg, "callcenter");
+	/* Outside hours the payment options stay open; the department's queue closes. */
+	ck_assert_uint_eq(cfg->on_closed.n, 0);
+	const struct dl_queue *cq = config_queue(cfg, "collection");
+	ck_assert_ptr_nonnull(cq);
+	ck_assert_uint_eq(cq->on_closed.n, 2);
+	ck_assert_int_eq(cq->on_closed.v[0].type, DL_ACT_PLAY);
+	ck_assert_str_eq(cq->on_closed.v[0].arg, "closed");
+	ck_assert_int_eq(cq->on_closed.v[1].type, DL_ACT_TRUNK);
+	ck_assert_str_eq(cq->on_closed.v[1].arg, "callcenter");
 
 	snprintf(want, sizeof(want), "%s/../run/spool", tmpdir);
 	ck_assert_str_eq(cfg->tickets.spool_dir, want);
@@ -1331,11 +1335,11 @@ static const struct bad_case bad_cases[] = {
 	  "calendar.timezone must not be empty", 1 },
 	{ "hours without minutes", { [P_TAIL] =
 		"calendar: { hours = {\n  sunday = \"8-16\"; " HERE "\n}; };\n" },
-	  "calendar.hours.sunday: \"8-16\" is not \"HH:MM-HH:MM\" (00:00-23:59), or \"\" for a "
+	  "calendar.hours.sunday: \"8-16\" is not \"HH:MM-HH:MM\" (00:00-24:00), or \"\" for a "
 	  "day without working hours", 1 },
-	{ "hours to 24:00", { [P_TAIL] =
-		"calendar: { hours = {\n  monday = \"08:00-24:00\"; " HERE "\n}; };\n" },
-	  "calendar.hours.monday: \"08:00-24:00\" is not \"HH:MM-HH:MM\"", 1 },
+	{ "hours past 24:00", { [P_TAIL] =
+		"calendar: { hours = {\n  monday = \"08:00-24:01\"; " HERE "\n}; };\n" },
+	  "calendar.hours.monday: \"08:00-24:01\" is not \"HH:MM-HH:MM\"", 1 },
 	{ "hours with minute 60", { [P_TAIL] =
 		"calendar: { hours = {\n  tuesday = \"08:60-16:00\"; " HERE "\n}; };\n" },
 	  "calendar.hours.tuesday: \"08:60-16:00\" is not \"HH:MM-HH:MM\"", 1 },
