@@ -12,10 +12,10 @@
 # these calls never use beyond the node's heartbeat) on CPU 1. The department is open around the
 # clock, so every call hears the main menu at any hour (bench_conf in bench/lib.sh). The rate
 # steps up (--rates); each step places rate × --seconds calls. The run stops at the first step
-# where more than 0.1% of calls failed (sipp failures plus answered calls that got no RTP) or sipp saw any
-# retransmission; the highest clean rate is the last step before it. When the load generator's
-# CPU is full (sipp + counter ≥ 95% of CPU 1) the step says so: beyond it the figure measures
-# sipp, not deskline.
+# where more than 0.1% of calls failed (sipp failures plus answered calls that got no RTP) or
+# sipp saw any retransmission; the highest clean rate is the last step before it. When the load
+# generator's CPU is full (sipp + counter ≥ 95% of CPU 1) the step says so: beyond it the figure
+# measures sipp, not deskline.
 #
 # Options:
 #   --rates "R1 R2 …"    call rates to step through (default "50 100 200 400 600 800 1000 1500

@@ -89,7 +89,9 @@ for lang in ("he", "en"):
 PY
 }
 
-# Write a test configuration from the sample one: our ports, a temp CDR file, absolute prompts.
+# Write a test configuration from the sample one: our ports, a temp CDR file, absolute prompts,
+# Redis on $T/redis.sock (only there when the test starts one: a test never touches a Redis
+# running on this machine), a spool in $T.
 #   make_conf OUT [sed expressions…]
 make_conf() {
 	local out=$1; shift
@@ -102,6 +104,7 @@ make_conf() {
 	    -e "s#cdr_file = \"../run/cdr.log\";#cdr_file = \"$T/cdr.log\";#" \
 	    -e "s#level = \"info\";#level = \"debug\";#" \
 	    -e "s#spool_dir = \"../run/spool\";#spool_dir = \"$T/spool\";#" \
+	    -e "s#address = \"127.0.0.1:6379\";#address = \"unix:$T/redis.sock\";#" \
 	    -e "s#^  closed = \[.*\];#  closed = [ ];#" \
 	    -e "s#url = \"smtp://127.0.0.1:2525\";#url = \"smtp://127.0.0.1:$SMTP_PORT\";#" \
 	    "$@" "$TOP/etc/deskline.conf" >"$out"
@@ -225,7 +228,6 @@ clerk_conf() {
 	shift 2 2>/dev/null || shift
 	# The caller's expressions go first, so they win over these defaults.
 	make_conf "$out.tmp" "$@" \
-		-e "s#address = \"127.0.0.1:6379\";#address = \"unix:$T/redis.sock\";#" \
 		-e 's/ring_timeout_ms = 15000;/ring_timeout_ms = 3000;/' \
 		-e 's/wrap_up_ms = 30000;/wrap_up_ms = 1000;/' \
 		-e 's/max_wait_ms = 90000;/max_wait_ms = 30000;/' || return 1
