@@ -290,19 +290,18 @@ sed 's/^/  /' "$T/log-top.txt"
 cat >"$T/doc-intro.md" <<'EOF'
 One call (`bench/sipp/cps.xml`): INVITE with an SDP offer (PCMA, PCMU, telephone-event) → 180 →
 200 → ACK → deskline plays the main menu's greeting (`etc/prompts/he/main-greeting.wav`, several
-seconds long) → the caller hangs up after the *hold* → BYE → 200. The hold (`--hold-ms`,
-default 200 ms) is long enough that every call really gets its prompt started and ten 20 ms RTP
-packets sent, and short enough that the rate, not the number of open calls, is what is
-measured. The caller sends no RTP, so in-band DTMF detection of caller audio is not part of
-the cost.
+seconds long) → the caller hangs up after the *hold* → BYE → 200. The hold (`--hold-ms`, default
+200 ms) is long enough that every call really gets its prompt started and ten 20 ms RTP packets
+sent, and short enough that the rate, not the number of open calls, is what is measured. The
+caller sends no RTP, so in-band DTMF detection of caller audio is not part of the cost.
 
 deskline runs alone on CPU 0 (`taskset -c 0`), from `etc/deskline.conf` with temporary ports, an
 RTP range of 20000-39999 (so ports are never the limit), log level `notice`, the CDR file and
 the ticket spool in the work folder, the department open around the clock (every day
 00:00-24:00, no holidays: every call gets the menu, at any hour) and a Redis of the run's own on
-a unix socket. sipp, the RTP counter
-(`bench/rtp_count.py`, which counts the greeting's packets per SSRC, one SSRC per call) and Redis
-share CPU 1. Everything is on 127.0.0.1. The rate steps up, each step placing rate ×
+a unix socket (since the 21:28 run; the calls never use it). sipp, the RTP counter
+(`bench/rtp_count.py`, which counts the greeting's packets per SSRC, one SSRC per call) and
+Redis share CPU 1. Everything is on 127.0.0.1. The rate steps up, each step placing rate ×
 `--seconds` calls (10 s by default), until a step has more than 0.1% bad calls (sipp failures
 plus calls answered without any RTP) or any sipp retransmission; the highest clean rate is the
 last step before it.
@@ -312,12 +311,12 @@ Columns: *rate* calls/s asked of sipp; *attempted*, *failed* calls as sipp count
 completed whose greeting never reached the caller; *RTP pkts/call* greeting packets received per
 call that got any; *INVITE→200 ms* sipp's mean response time (sipp counts whole ms, so 0 means
 under 1 ms); *offered* the rate sipp really placed calls at (from its 100 ms statistics, within
-1%); *deskline*, *sipp*, *counter CPU%* CPU time of each process over the step's wall time
-(100% = one core; deskline and the counter from `/proc/PID/task/*/schedstat`, all threads;
-sipp from its rusage); *deskline wait%* time deskline's threads were ready to run but waited
-for CPU 0 (second field of the same file: another busy process on CPU 0 shows here, and so does
-one deskline thread waiting for another); *drops* receive-buffer drops during the step at
-deskline's SIP socket, at the RTP counter, and at every other UDP socket (`/proc/net/udp`,
+1%); *deskline*, *sipp*, *counter CPU%* CPU time of each process over the step's wall time (100%
+= one core; deskline and the counter from `/proc/PID/task/*/schedstat`, all threads; sipp from
+its rusage); *deskline wait%* time deskline's threads were ready to run but waited for CPU 0
+(second field of the same file: another busy process on CPU 0 shows here, and so does one
+deskline thread waiting for another); *drops* receive-buffer drops during the step at deskline's
+SIP socket, at the RTP counter, and at every other UDP socket (`/proc/net/udp`,
 `/proc/net/snmp`); *CDR caller-hangup* calls deskline wrote a CDR for with result
 `caller-hangup`; *VmRSS kB* deskline's resident memory after the step.
 EOF
@@ -356,4 +355,5 @@ columns=("rate" "attempted" "failed" "retrans" "no RTP" "RTP pkts/call" "INVITE�
 		echo '```'
 	fi
 } >"$T/doc-section.md"
+# shellcheck disable=SC2016 # the backquotes are Markdown
 bench_doc_append 'Calls per second (`bench/cps.sh`)' "$T/doc-intro.md" "$T/doc-section.md"

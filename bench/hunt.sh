@@ -60,9 +60,10 @@ fi
 bench_workdir hunt
 # The scripts exactly as the daemon compiles them in.
 (cd "$top" && sh scripts/lua2c.sh . src/lua/*.lua) >"$T/lua_scripts.h"
-gcc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I"$top/include" -I"$T" \
-	"$bench/hunt_latency.c" "$top/src/agentdb.c" $(pkg-config --cflags --libs hiredis) \
-	-o "$T/hunt_latency"
+read -r -a hiredis_flags <<<"$(pkg-config --cflags --libs hiredis)"
+gcc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -I"$top/include" -I"$T" "$bench/hunt_latency.c" "$top/src/agentdb.c" \
+	"${hiredis_flags[@]}" -o "$T/hunt_latency"
 
 redis_args=()
 persistence="no persistence: --save \"\" --appendonly no"
@@ -94,20 +95,19 @@ How long one deskline node waits for Redis when it hunts a clerk for a queue cal
 clerk and sets them ringing; when the phone does not take the call, the release script
 (`src/lua/release.lua`) makes them available again. `bench/hunt_latency.c` loads both with
 SCRIPT LOAD, their text taken from the daemon's own `agentdb_script_source()` (common.lua in
-front of each script, as `scripts/lua2c.sh` makes them), and calls them with EVALSHA, one request
-at a time, over a unix socket to a redis-server of the run's own. Redis runs on CPU 0 and the
-client on CPU 1 (`taskset`). Setup: *clerks* clerks (agent_sync into one queue, register,
-set_state available) and queue_sync fewest-tasks. Then *pairs* round trips of PING (what the
-socket and Redis's event loop cost alone), *pairs* EVALSHA of `src/lua/common.lua` followed by
-`return 0` (what every agentdb script pays before its own first line: Redis runs the whole text,
-helper functions and tables included, on every call), a warm-up of 1000 pairs, and *pairs*
-pairs of claim → release (outcome cancelled), each timed with `clock_gettime(CLOCK_MONOTONIC)`
-from the request's write to the reply parsed: *claim* alone, and *claim+release* from the
-claim's write to the release's reply. Percentiles are nearest-rank, in µs. *Redis µs/EVALSHA*
-is Redis's own time per script call (INFO commandstats, reset before each phase; claims and
-releases together).
-Each claim and release both write the clerk's hash, its queue's ready set and one entry of the
-events stream.
+front of each script, as `scripts/lua2c.sh` makes them), and calls them with EVALSHA, one
+request at a time, over a unix socket to a redis-server of the run's own. Redis runs on CPU 0
+and the client on CPU 1 (`taskset`). Setup: *clerks* clerks (agent_sync into one queue,
+register, set_state available) and queue_sync fewest-tasks. Then *pairs* round trips of PING
+(what the socket and Redis's event loop cost alone), *pairs* EVALSHA of `src/lua/common.lua`
+followed by `return 0` (what every agentdb script pays before its own first line: Redis runs the
+whole text, helper functions and tables included, on every call), a warm-up of 1000 pairs, and
+*pairs* pairs of claim → release (outcome cancelled), each timed with
+`clock_gettime(CLOCK_MONOTONIC)` from the request's write to the reply parsed: *claim* alone,
+and *claim+release* from the claim's write to the release's reply. Percentiles are nearest-rank,
+in µs. *Redis µs/EVALSHA* is Redis's own time per script call (INFO commandstats, reset before
+each phase; claims and releases together). Each claim and release both write the clerk's hash,
+its queue's ready set and one entry of the events stream.
 EOF
 pairs_s=$(sed -n '1s/.* pairs, \([0-9.]*\) s, .*/\1/p' "$T/result.txt")
 rate=$(sed -n '1s/.* s, \([0-9]*\) pairs\/s$/\1/p' "$T/result.txt")
@@ -115,7 +115,7 @@ row() { awk -v k="$1" '$1 == k { printf "| %s | %s | %s | %s | %s | %s | %s |\n"
 server_us=$(sed -n 's/^redis us per EVALSHA, claim and release: //p' "$T/result.txt")
 prelude_us=$(sed -n 's/^redis us per EVALSHA, common.lua: //p' "$T/result.txt")
 {
-	echo "### $started_utc — claim and claim+release, $clerks clerks"
+	echo "### $started_utc — claim and claim+release, $clerks clerks${appendfsync:+, Redis appendfsync $appendfsync}"
 	echo
 	echo "- machine: $(bench_machine); load average before the run: $loadavg"
 	echo "- deskline commit $(bench_commit); Redis $(bench_redis_version) ($persistence);" \
@@ -132,4 +132,5 @@ prelude_us=$(sed -n 's/^redis us per EVALSHA, common.lua: //p' "$T/result.txt")
 	row claim
 	row claim+release
 } >"$T/doc-section.md"
+# shellcheck disable=SC2016 # the backquotes are Markdown
 bench_doc_append 'Clerk hunt in Redis (`bench/hunt.sh`)' "$T/doc-intro.md" "$T/doc-section.md"

@@ -155,7 +155,7 @@ static void script_load(redisContext *rc, enum agentdb_script s, char *sha, size
 static void setup_clerks(redisContext *rc, const struct options *o)
 {
 	for (long i = 1; i <= o->clerks; i++) {
-		char id[16], ext[16], name[32], contact[64], expires[24];
+		char id[24], ext[24], name[40], contact[64], expires[24];
 
 		snprintf(id, sizeof(id), "b%03ld", i);
 		snprintf(ext, sizeof(ext), "%ld", 6000 + i);
@@ -198,7 +198,7 @@ static double server_us_per_call(redisContext *rc)
 static void pair(redisContext *rc, const struct options *o, const char *claim_sha,
 		 const char *release_sha, long i, uint64_t *claim_ns, uint64_t *pair_ns)
 {
-	char now[24], deadline[24], call[32];
+	char now[24], deadline[24], call[48];
 	uint64_t ms = wall_ms();
 
 	snprintf(now, sizeof(now), "%" PRIu64, ms);

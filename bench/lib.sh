@@ -1,3 +1,6 @@
+# shellcheck shell=bash disable=SC2034,SC2154
+# (The variables set here are read by the scripts that source this file, and `top` is theirs.)
+#
 # Shared pieces of the benchmark scripts (bench/cps.sh, bench/queue_cps.sh, bench/hunt.sh).
 # Sourced, not run. The script sets `top` (the source tree) before sourcing; bench_workdir sets
 # T (the work folder) and the array `pids` of processes to stop on exit.
@@ -41,16 +44,27 @@ bench_workdir() {
 }
 
 # TERM twice, like scripts/stop.sh: deskline's first TERM only refuses new calls, the second
-# hangs up the ones left. KILL whatever is still there 3 s later.
+# hangs up the ones left. KILL whatever is still there 3 s later. Redis goes last, so deskline
+# does not log losing it on the way out.
 bench_cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	sleep 0.2
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do
+		[ "$p" = "${redis_pid:-}" ] || kill -TERM "$p" 2>/dev/null || true
+	done
+	sleep 0.2
+	for p in "${pids[@]}"; do
+		[ "$p" = "${redis_pid:-}" ] || kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		[ "$p" != "${redis_pid:-}" ] || continue
 		for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$p" 2>/dev/null || true
 	done
+	if [ -n "${redis_pid:-}" ]; then
+		kill -TERM "$redis_pid" 2>/dev/null || true
+		for _ in $(seq 30); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$redis_pid" 2>/dev/null || true
+	fi
 }
 
 # Build build/deskline (and build/deskctl) unless a binary was given, into $deskline_src.
@@ -193,6 +207,14 @@ cpu_ns() {
 # busy on the process's CPU shows here; so does one of its threads waiting for another.
 wait_ns() {
 	cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ ns += $2 } END { printf "%.0f", ns }'
+}
+# Time CPU N spent busy (user, nice, system, irq, softirq, steal) and of it stolen by the
+# hypervisor, ns, from /proc/stat: "BUSY STEAL". Busy minus the benchmarked process's own CPU time
+# is whatever else ran there (other processes, kernel threads such as ksoftirqd); steal is time
+# the virtual CPU wanted to run but the host ran something else.
+cpu_stat_ns() {
+	awk -v c="cpu$1" -v hz="$(getconf CLK_TCK)" '$1 == c {
+		printf "%.0f %.0f\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1e9 / hz, $9 * 1e9 / hz }' /proc/stat
 }
 # A share of the wall time in percent (100% = one core): pct NS WALL_MS.
 pct() { awk -v d="$1" -v w="$2" 'BEGIN { printf "%.1f", w ? d / 1e4 / w : 0 }'; }

@@ -76,8 +76,10 @@ while [ $# -gt 0 ]; do
 	*) echo "queue-cps: unknown option $1" >&2; usage 1 >&2 ;;
 	esac
 done
-[ "$n_clerks" -ge 1 ] && [ "$n_clerks" -le 999 ] ||
-	{ echo "queue-cps: --clerks must be 1-999" >&2; exit 1; }
+if [ "$n_clerks" -lt 1 ] || [ "$n_clerks" -gt 999 ]; then
+	echo "queue-cps: --clerks must be 1-999" >&2
+	exit 1
+fi
 
 bench_need queue-cps sipp taskset python3 redis-server redis-cli
 [ -r "$dtmf_pcap" ] || { echo "queue-cps: $dtmf_pcap not found (package sip-tester)" >&2; exit 1; }
@@ -103,8 +105,11 @@ conf=$T/deskline.conf
 bench_conf "$conf.tmp" "$sip_port" "$trunk_port" \
 	-e 's/wrap_up_ms = 30000;/wrap_up_ms = 0;/' \
 	-e 's/on_overflow = \[ "play:transfer-callcenter", "trunk:callcenter" \];/on_overflow = [ "hangup" ];/'
-grep -q 'wrap_up_ms = 0;' "$conf.tmp" && grep -q 'on_overflow = \[ "hangup" \];' "$conf.tmp" ||
-	{ echo "queue-cps: etc/deskline.conf changed shape: queue not rewritten" >&2; exit 1; }
+if ! grep -q 'wrap_up_ms = 0;' "$conf.tmp" || ! grep -q 'on_overflow = \[ "hangup" \];' "$conf.tmp"
+then
+	echo "queue-cps: etc/deskline.conf changed shape: queue not rewritten" >&2
+	exit 1
+fi
 python3 - "$conf.tmp" "$conf" "$n_clerks" "$queue" <<'PY'
 import re, sys
 src, dst, n, queue = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -204,22 +209,23 @@ calls_total=0
 clean_rate=0
 stop_reason="every step was clean, so the highest rate tried is a lower bound"
 rows=()
-read -r clerk_in0 clerk_ok0 clerk_fail0 clerk_re0 <<<"$(clerk_counts)"
+read -r clerk_in0 _ clerk_fail0 clerk_re0 <<<"$(clerk_counts)"
 printf "deskline pid %s on CPU %s; callers, %s clerks (one sipp) and Redis on CPU %s; work folder %s\n" \
 	"$dl_pid" "$deskline_cpu" "$n_clerks" "$load_cpu" "$T"
 printf "clerk hold %s ms, key %s ms after the ACK, %s s per step; deskline VmRSS %s kB\n" \
 	"$hold_ms" "$key_delay_ms" "$seconds" "$rss_before"
-printf "%5s %6s %6s %7s %7s %7s %7s %7s %7s %7s %6s %6s %6s %6s %11s %8s\n" rate calls failed \
-	retrans clerk no-clerk inv-200 ack-bye offered min-rdy dl-cpu dl-wait redis sipp udp-drop rss-kB
+printf "%5s %6s %6s %7s %7s %7s %7s %7s %7s %7s %6s %6s %6s %6s %6s %6s %11s %8s\n" rate calls \
+	failed retrans clerk no-clerk inv-200 ack-bye offered min-rdy dl-cpu dl-wait others steal \
+	redis sipp udp-drop rss-kB
 
 for rate in $rates; do
 	calls=$((rate * seconds))
 	cdr0=$(cdr_lines)
-	drops0=$(udp_rcvbuf_errors)
 	dl_drops0=$(udp_port_drops "$sip_port")
 	clerk_drops0=$(media_drops "$clerk_media")
 	dl0=$(cpu_ns "$dl_pid")
 	dlw0=$(wait_ns "$dl_pid")
+	read -r cpu0_busy0 cpu0_steal0 <<<"$(cpu_stat_ns "$deskline_cpu")"
 	redis0=$(cpu_ns "$redis_pid")
 	clerk_cpu0=$(cpu_ns "$clerk_pid")
 	children_cpu_ms
@@ -256,6 +262,7 @@ for rate in $rates; do
 	child1=$children_ms
 	dl1=$(cpu_ns "$dl_pid")
 	dlw1=$(wait_ns "$dl_pid")
+	read -r cpu0_busy1 cpu0_steal1 <<<"$(cpu_stat_ns "$deskline_cpu")"
 	redis1=$(cpu_ns "$redis_pid")
 	clerk_cpu1=$(cpu_ns "$clerk_pid")
 	kill -TERM "$watchdog" 2>/dev/null || true
@@ -264,22 +271,20 @@ for rate in $rates; do
 	wait "$sampler_pid" 2>/dev/null || true
 	pids=("$dl_pid" "$redis_pid" "$clerk_pid")
 
-	read -r att ok failed retrans rtt_ms offered ackbye_ms <<<"$(sipp_totals "$st")"
+	read -r att _ failed retrans rtt_ms offered ackbye_ms <<<"$(sipp_totals "$st")"
 	# Let deskline write the calls' CDRs, and the clerks' sipp its counters (every second).
 	for _ in $(seq 100); do
 		[ $(( $(cdr_lines) - cdr0 )) -ge "$att" ] && break
 		sleep 0.1
 	done
 	sleep 1.2
-	read -r clerk_in clerk_ok clerk_fail clerk_re <<<"$(clerk_counts)"
+	read -r clerk_in _ clerk_fail clerk_re <<<"$(clerk_counts)"
 	clerk_calls=$((clerk_in - clerk_in0)); clerk_failed=$((clerk_fail - clerk_fail0))
 	clerk_retrans=$((clerk_re - clerk_re0))
-	clerk_in0=$clerk_in; clerk_ok0=$clerk_ok; clerk_fail0=$clerk_fail; clerk_re0=$clerk_re
-	drops=$(( $(udp_rcvbuf_errors) - drops0 ))
+	clerk_in0=$clerk_in; clerk_fail0=$clerk_fail; clerk_re0=$clerk_re
 	dl_drops=$(( $(udp_port_drops "$sip_port") - dl_drops0 ))
 	caller_drops=$(awk '$2 > m { m = $2 } END { print m + 0 }' "$T/ready-$rate.txt")
 	media_drops=$(( $(media_drops "$clerk_media") - clerk_drops0 + caller_drops ))
-	other_drops=$((drops - dl_drops - media_drops))
 	cdr_new=$(( $(cdr_lines) - cdr0 ))
 	tail -n "$cdr_new" "$T/cdr.log" >"$T/cdr-$rate.log" 2>/dev/null || true
 	reached=$(grep -c "\"route\":\"queue:$queue\",\"result\":\"completed\",\"detail\":\"clerk c" \
@@ -306,6 +311,10 @@ print("; ".join("%s ×%d" % (k.strip(), n) for k, n in c.most_common(3)))' || tr
 	dl_pct=$(pct $((dl1 - dl0)) "$wall_ms")
 	dlw_pct=$(pct $((dlw1 - dlw0)) "$wall_ms")
 	redis_pct=$(pct $((redis1 - redis0)) "$wall_ms")
+	# Whatever else ran on deskline's CPU (never below 0: /proc/stat counts in 10 ms ticks).
+	others_pct=$(pct $(( (cpu0_busy1 - cpu0_busy0) - (dl1 - dl0) > 0 ?
+		(cpu0_busy1 - cpu0_busy0) - (dl1 - dl0) : 0 )) "$wall_ms")
+	steal_pct=$(pct $((cpu0_steal1 - cpu0_steal0)) "$wall_ms")
 	# Both sipps: the callers' from our rusage (it was our child), the clerks' from schedstat.
 	sipp_pct=$(awk -v c=$((child1 - child0)) -v k=$((clerk_cpu1 - clerk_cpu0)) -v w="$wall_ms" \
 		'BEGIN { printf "%.1f", (c * 1e6 + k) / 1e4 / w }')
@@ -314,15 +323,16 @@ print("; ".join("%s ×%d" % (k.strip(), n) for k, n in c.most_common(3)))' || tr
 	all_retrans=$((retrans + clerk_retrans))
 	bad=$((failed + not_reached))
 
-	printf "%5s %6s %6s %7s %7s %7s %6sms %6sms %7s %7s %5s%% %5s%% %5s%% %5s%% %11s %8s\n" \
+	printf "%5s %6s %6s %7s %7s %7s %6sms %6sms %7s %7s %5s%% %5s%% %5s%% %5s%% %5s%% %5s%% %11s %8s\n" \
 		"$rate" "$att" "$failed" "$all_retrans" "$reached" "$not_reached" "$rtt_ms" \
-		"$ackbye_ms" "$offered" "$min_ready" "$dl_pct" "$dlw_pct" "$redis_pct" "$sipp_pct" \
-		"$dl_drops/$media_drops/$other_drops" "$rss"
+		"$ackbye_ms" "$offered" "$min_ready" "$dl_pct" "$dlw_pct" "$others_pct" "$steal_pct" \
+		"$redis_pct" "$sipp_pct" "$dl_drops/$media_drops" "$rss"
 	[ -z "$cdr_other" ] || echo "      other CDRs: $cdr_other"
 	[ "$clerk_failed" -eq 0 ] || echo "      the clerks' sipp counted $clerk_failed failed calls"
 	row=("$rate" "$att" "$failed" "$all_retrans" "$reached" "$not_reached" "$clerk_calls"
 	     "$clerk_failed" "$rtt_ms" "$ackbye_ms" "$queue_ms" "$offered" "$min_ready" "$dl_pct"
-	     "$dlw_pct" "$redis_pct" "$sipp_pct" "$dl_drops" "$media_drops" "$other_drops" "$rss")
+	     "$dlw_pct" "$others_pct" "$steal_pct" "$redis_pct" "$sipp_pct" "$dl_drops" "$media_drops"
+	     "$rss")
 	rows+=("$(printf '| %s ' "${row[@]}")|")
 
 	load_pct=$(awk -v a="$sipp_pct" -v b="$redis_pct" 'BEGIN { printf "%d", a + b }')
@@ -366,25 +376,24 @@ sed 's/^/  /' "$T/log-top.txt"
 
 cat >"$T/doc-intro.md" <<'EOF'
 One call, caller's side (`bench/sipp/queue_caller.xml`): INVITE with an SDP offer (PCMA, PCMU,
-telephone-event) → 200 → ACK → the caller presses 4 at once, or `--key-delay-ms` later (RFC 4733,
-the 140 ms sip-tester capture `dtmf_2833_4.pcap` replayed from the caller's media port) →
-deskline runs the queue
-`collection`: claims the best clerk in Redis and rings their phone → the phone answers at once
-(200 with SDP, no ringing) and the clerk hangs up after the *hold* → deskline hangs up the caller
-→ BYE → 200. All the clerks' phones are one sipp UAS (`bench/sipp/clerk.xml`), each clerk
-registered with its own Contact user on it (`bench/sipp/register.xml`, digest authentication)
-and logged in with `deskctl agent set ID available`. A call is good when sipp saw it succeed and
-deskline's CDR says a clerk took it (`"route":"queue:collection","result":"completed",
-"detail":"clerk …"`).
+telephone-event) → 200 → ACK → the caller presses 4 at once, or `--key-delay-ms` later (RFC
+4733, the 140 ms sip-tester capture `dtmf_2833_4.pcap` replayed from the caller's media port) →
+deskline runs the queue `collection`: claims the best clerk in Redis and rings their phone → the
+phone answers at once (200 with SDP, no ringing) and the clerk hangs up after the *hold* →
+deskline hangs up the caller → BYE → 200. All the clerks' phones are one sipp UAS
+(`bench/sipp/clerk.xml`), each clerk registered with its own Contact user on it
+(`bench/sipp/register.xml`, digest authentication) and logged in with `deskctl agent set ID
+available`. A call is good when sipp saw it succeed and deskline's CDR says a clerk took it
+(`"route":"queue:collection","result":"completed","detail":"clerk …"`).
 
 Configuration: `etc/deskline.conf` as for `bench/cps.sh` (temporary ports, RTP 20000-39999, log
-level `notice`, the department open around the clock, a Redis of the run's own on a unix
-socket without persistence), the clerks c001…cNNN, and the queue as in the sample (fewest-tasks, callers do not
-wait for a clerk: with every clerk busy a call overflows at once) except `wrap_up_ms = 0` and
-`on_overflow = [ "hangup" ]` (no ticket, no call-center trunk: a call that found no clerk just
-shows in the CDR). *clerks* clerks holding each call for *hold* ms take at most
-clerks / hold calls/s (20 and 200 ms: 100 calls/s), so with few clerks the clerks are the limit,
-not deskline.
+level `notice`, the department open around the clock, a Redis of the run's own on a unix socket
+without persistence), the clerks c001…cNNN, and the queue as in the sample (fewest-tasks,
+callers do not wait for a clerk: with every clerk busy a call overflows at once) except
+`wrap_up_ms = 0` and `on_overflow = [ "hangup" ]` (no ticket, no call-center trunk: a call that
+found no clerk just shows in the CDR). *clerks* clerks holding each call for *hold* ms take at
+most clerks / hold calls/s (20 and 200 ms: 100 calls/s), so with few clerks the clerks are the
+limit, not deskline.
 
 deskline runs on CPU 0; both sipps and Redis share CPU 1. Everything is on 127.0.0.1. The rate
 steps up, each step placing rate × `--seconds` calls (10 s by default), until more than 0.1% of
@@ -398,17 +407,21 @@ clerk* attempted calls without one; *clerk calls*, *clerk failed* INVITEs the cl
 and the calls they counted as failed; *INVITE→200 ms* the callers' mean response time (sipp
 counts whole ms); *ACK→BYE ms* the callers' mean time from their ACK to deskline's BYE, and
 *queue ms* the same minus the key delay and the hold: the key's detection (deskline acts on its
-first event packet), the hunt and the clerk's INVITE/200/ACK; *offered* the rate sipp really placed calls at; *fewest ready* the fewest
-clerks in the queue's ready set in Redis (sampled every 100 ms) during the step; *deskline CPU%*,
-*deskline wait%*, *Redis CPU%*, *sipp CPU%* (both sipps) as in `bench/cps.sh`; *drops* UDP
-receive-buffer drops at deskline's SIP socket, at the sipps' media sockets (which sipp never
-reads: they fill with the queue music and relayed audio deskline sends, then drop) and
-everywhere else; *VmRSS kB* deskline's resident memory after the step.
+first event packet), the hunt and the clerk's INVITE/200/ACK; *offered* the rate sipp really
+placed calls at; *fewest ready* the fewest clerks in the queue's ready set in Redis (sampled
+every 100 ms) during the step; *deskline CPU%*, *deskline wait%*, *Redis CPU%*, *sipp CPU%*
+(both sipps) as in `bench/cps.sh`; *CPU 0 others%* CPU 0's busy time (`/proc/stat`, 10 ms ticks)
+minus deskline's: other processes and kernel threads on deskline's CPU, which should stay near
+0; *CPU 0 steal%* time the hypervisor kept CPU 0 from running; *drops* UDP receive-buffer drops
+at deskline's SIP socket and at the sipps' media sockets (which sipp never reads: they fill with
+the queue music and relayed audio deskline sends, then drop; deskline's own RTP sockets close
+with their calls, taking their counts with them, so they are not counted); *VmRSS kB* deskline's
+resident memory after the step.
 EOF
 columns=("rate" "attempted" "failed" "retrans" "reached clerk" "no clerk" "clerk calls"
 	 "clerk failed" "INVITE→200 ms" "ACK→BYE ms" "queue ms" "offered" "fewest ready"
-	 "deskline CPU%" "deskline wait%" "Redis CPU%" "sipp CPU%" "drops deskline SIP"
-	 "drops sipp media" "drops other" "VmRSS kB")
+	 "deskline CPU%" "deskline wait%" "CPU 0 others%" "CPU 0 steal%" "Redis CPU%" "sipp CPU%"
+	 "drops deskline SIP" "drops sipp media" "VmRSS kB")
 {
 	echo "### $started_utc — queue CPS, $n_clerks clerks, hold $hold_ms ms, key $key_delay_ms ms after the ACK"
 	echo
@@ -435,5 +448,6 @@ columns=("rate" "attempted" "failed" "retrans" "reached clerk" "no clerk" "clerk
 		echo '```'
 	fi
 } >"$T/doc-section.md"
+# shellcheck disable=SC2016 # the backquotes are Markdown
 bench_doc_append 'Queue calls per second (`bench/queue_cps.sh`)' "$T/doc-intro.md" \
 	"$T/doc-section.md"

@@ -425,7 +425,19 @@ static void on_digit(struct media_leg *ml, char digit, void *arg)
 	struct ivr_output out;
 
 	log_debug(call->call_id, "DTMF %c (%s)", digit, state_name(call->state));
-	if (call->state != CS_MENU || ml != call->a.media)
+	if (ml != call->a.media)
+		return;
+	if (call->state == CS_INCOMING && call->kind == CALL_RESIDENT) {
+		/* A key pressed between our 200 and the caller's ACK: the menu gets it first thing
+		 * (a phone may send RTP, and a caller may press, before its ACK reaches us). */
+		size_t n = strlen(call->early_digits);
+		if (n + 1 < sizeof(call->early_digits)) {
+			call->early_digits[n] = digit;
+			call->early_digits[n + 1] = '\0';
+		}
+		return;
+	}
+	if (call->state != CS_MENU)
 		return;
 	ivr_digit(call->ivr, digit, media_now_ms(), &out);
 	call_apply(call, &out);
@@ -472,6 +484,11 @@ static void call_start_menu(struct call *call)
 		ivr_run(call->ivr, &cfg->on_closed, media_now_ms(), &out);
 	}
 	call_apply(call, &out);
+	for (const char *d = call->early_digits; *d && call->state == CS_MENU; d++) {
+		ivr_digit(call->ivr, *d, media_now_ms(), &out);
+		call_apply(call, &out);
+	}
+	call->early_digits[0] = '\0';
 }
 
 static void call_start_trunk(struct call *call, const struct dl_action *action);
@@ -1074,6 +1091,12 @@ static void leg_terminated(struct call *call, struct leg *leg)
 	leg_close_media(call, leg);
 
 	if (is_a) {
+		if (call->state == CS_INCOMING && call->a.answered) {
+			/* Our 200 was never acknowledged (RFC 3261 §13.3.1.4: the stack gave up after
+			 * 64*T1): the caller's side never came up. */
+			log_warn(call->call_id, "no ACK for the 200: call dropped");
+			call_set_result(call, "no-ack", NULL);
+		}
 		if (call->state == CS_QUEUE)
 			hunt_caller_gone(call);
 		if (call->b.nh) {

@@ -68,6 +68,7 @@ struct call {
 	enum call_state state;
 	struct leg a, b;
 	char call_id[128];
+	char early_digits[16];      /**< keys pressed before the ACK started the menu */
 	char caller[64];
 	char caller_name[64];
 	char called[64];

@@ -5,9 +5,10 @@
 
 Each @KEY@ in the template is replaced by VALUE. A VALUE starting with "@" names step files under
 sipp/ (several joined with "+", e.g. @steps/pcap+steps/wait-bye) whose text is inserted, and whose
-own placeholders are then filled in by the other pairs.
+own placeholders are then filled in by the other pairs. Placeholders left unfilled are removed.
 """
 import os
+import re
 import sys
 
 
@@ -33,6 +34,8 @@ def main():
     for key, value in pairs:
         if not value.startswith("@"):
             text = text.replace(f"@{key}@", value)
+    # Placeholders nobody filled in are optional parts: left out.
+    text = re.sub(r"@[A-Z][A-Z0-9_]*@", "", text)
     with open(out, "w") as f:
         f.write(text)
 

@@ -107,3 +107,16 @@ test_trunk_early_media() {
 	grep -q 'early media from trunk' "$T/deskline.log" || return 1
 	wait_grep '"result":"completed"' "$T/cdr.log" 30 || { cat "$T/cdr.log"; return 1; }
 }
+
+TESTS+=(key_before_ack)
+# The resident presses 1 as soon as the 200 arrives, and the ACK comes 300 ms later: the key
+# is kept and acted on when the menu starts.
+test_key_before_ack() {
+	payment_setup || return 1
+	scenario resident "$T/resident.xml" CODECS="8 0 101" STEPS=@steps/wait-bye \
+		EARLY="<exec play_pcap_audio=\"$PCAP_DIR/dtmf_2833_1.pcap\"/>" \
+		BEFORE_ACK=@steps/pause MS=300
+	sipp_uac "$T/resident.xml" -s 1000 || { cat "$T/uac.out"; return 1; }
+	grep -q 'DTMF 1 (incoming)' "$T/deskline.log" || { echo "the key did not come before the ACK"; return 1; }
+	expect_payment ivr-payment "main:1(automated payment)"
+}
