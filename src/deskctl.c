@@ -396,23 +396,31 @@ static void print_csv(const struct row *rows, size_t n)
 	}
 }
 
-static void print_table(const struct row *rows, size_t n)
+/**
+ * Print rows as a table aligned by display width: a title line, then one line a row.
+ *
+ * @param cell_of    the text of row r (0-based), column c
+ * @param right_col  the column aligned to the right (numbers), or -1
+ */
+static void print_aligned(const char *const *titles, size_t n_cols, size_t n_rows,
+			  const char *(*cell_of)(const void *rows, size_t r, size_t c),
+			  const void *rows, int right_col)
 {
-	size_t width[N_COLS];
+	size_t width[16];
 
-	for (size_t i = 0; i < N_COLS; i++) {
-		width[i] = strlen(col_titles[i]);
-		for (size_t r = 0; r < n; r++) {
-			size_t w = display_width(rows[r].table[i]);
+	for (size_t i = 0; i < n_cols && i < 16; i++) {
+		width[i] = display_width(titles[i]);
+		for (size_t r = 0; r < n_rows; r++) {
+			size_t w = display_width(cell_of(rows, r, i));
 			if (w > width[i])
 				width[i] = w;
 		}
 	}
-	for (size_t r = 0; r <= n; r++) {
-		for (size_t i = 0; i < N_COLS; i++) {
-			const char *s = r == 0 ? col_titles[i] : rows[r - 1].table[i];
-			bool last = i + 1 == N_COLS;
-			bool right = i == COL_TICKETS;
+	for (size_t r = 0; r <= n_rows; r++) {
+		for (size_t i = 0; i < n_cols && i < 16; i++) {
+			const char *s = r == 0 ? titles[i] : cell_of(rows, r - 1, i);
+			bool last = i + 1 == n_cols;
+			bool right = (int)i == right_col;
 			size_t pad = width[i] - display_width(s);
 
 			if (right)
@@ -423,6 +431,16 @@ static void print_table(const struct row *rows, size_t n)
 		}
 		putchar('\n');
 	}
+}
+
+static const char *agent_cell(const void *rows, size_t r, size_t c)
+{
+	return ((const struct row *)rows)[r].table[c];
+}
+
+static void print_table(const struct row *rows, size_t n)
+{
+	print_aligned(col_titles, N_COLS, n, agent_cell, rows, COL_TICKETS);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -692,28 +710,14 @@ static int cmp_trow(const void *a, const void *b)
 	return strcmp(x->table[TC_ID], y->table[TC_ID]);
 }
 
+static const char *ticket_cell(const void *rows, size_t r, size_t c)
+{
+	return ((const struct trow *)rows)[r].table[c];
+}
+
 static void print_ticket_table(const struct trow *rows, size_t n)
 {
-	size_t width[N_TCOLS];
-
-	for (size_t i = 0; i < N_TCOLS; i++) {
-		width[i] = strlen(tcol_titles[i]);
-		for (size_t r = 0; r < n; r++) {
-			size_t w = display_width(rows[r].table[i]);
-			if (w > width[i])
-				width[i] = w;
-		}
-	}
-	for (size_t r = 0; r <= n; r++) {
-		for (size_t i = 0; i < N_TCOLS; i++) {
-			const char *s = r == 0 ? tcol_titles[i] : rows[r - 1].table[i];
-
-			fputs(s, stdout);
-			if (i + 1 < N_TCOLS)
-				printf("%*s", (int)(width[i] - display_width(s) + 2), "");
-		}
-		putchar('\n');
-	}
+	print_aligned(tcol_titles, N_TCOLS, n, ticket_cell, rows, -1);
 }
 
 /**
