@@ -1269,9 +1269,10 @@ static void sweep_cb(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 		}
 	}
 	/* Finished SIP transactions are kept for 32 s (RFC 3261 timer J) and freed then, but glibc
-	 * keeps the freed memory: after a peak of calls give it back to the system. */
+	 * keeps the freed memory: once a peak is over give it back to the system. Trimming a large
+	 * heap takes the loop for milliseconds, so only when the line is quiet. */
 	static unsigned sweeps;
-	if (++sweeps % 30 == 0)
+	if (++sweeps % 30 == 0 && app->n_calls < 8)
 		malloc_trim(0);
 
 	if (app->draining && app->n_calls == 0) {
