@@ -22,6 +22,7 @@
 #include "deskline/agentdb.h"
 #include "redis_server.h"
 #include "unit.h"
+#include "agentdb_eval.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -55,45 +56,14 @@ static void db_teardown(void)
 	rc = NULL;
 }
 
-#define MAX_ARGS 64
-
-/** EVAL script @p s with ARGV prefix, now, then the NULL-terminated strings. */
-static redisReply *vrun_on(redisContext *c, enum agentdb_script s, mstime_t now, va_list ap)
-{
-	const char *argv[MAX_ARGS];
-	char nowbuf[24];
-	int argc = 0;
-	const char *a;
-
-	snprintf(nowbuf, sizeof(nowbuf), "%" PRIu64, now);
-	argv[argc++] = "EVAL";
-	argv[argc++] = agentdb_script_source(s);
-	argv[argc++] = "0";
-	argv[argc++] = PFX;
-	argv[argc++] = nowbuf;
-	while ((a = va_arg(ap, const char *)) != NULL && argc < MAX_ARGS)
-		argv[argc++] = a;
-	return redisCommandArgv(c, argc, argv, NULL);
-}
-
 static redisReply *run(enum agentdb_script s, mstime_t now, ...)
 {
 	va_list ap;
 
 	va_start(ap, now);
-	redisReply *r = vrun_on(rc, s, now, ap);
+	redisReply *r = agentdb_vrun(rc, s, now, ap);
 	va_end(ap);
 	ck_assert_msg(r != NULL, "%s: no reply", agentdb_script_name(s));
-	return r;
-}
-
-static redisReply *run_on(redisContext *c, enum agentdb_script s, mstime_t now, ...)
-{
-	va_list ap;
-
-	va_start(ap, now);
-	redisReply *r = vrun_on(c, s, now, ap);
-	va_end(ap);
 	return r;
 }
 
@@ -232,7 +202,7 @@ static void login(const char *id, mstime_t now)
 /** Claims exactly @p id for @p call on node n1: every other clerk of @p others is excluded. */
 static void ring(const char *id, const char *call, mstime_t now, const char *const *others)
 {
-	const char *argv[MAX_ARGS];
+	const char *argv[AGENTDB_TEST_MAX_ARGS];
 	char nowbuf[24], deadline[24], want[64];
 	int argc = 0;
 

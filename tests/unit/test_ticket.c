@@ -37,6 +37,7 @@
 #include "deskline/ticket.h"
 #include "redis_server.h"
 #include "unit.h"
+#include "agentdb_eval.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -83,37 +84,6 @@ static void db_teardown(void)
 	rc = NULL;
 }
 
-#define MAX_ARGS 64
-
-static redisReply *vrun_on(redisContext *c, enum agentdb_script s, mstime_t now, va_list ap)
-{
-	const char *argv[MAX_ARGS];
-	char nowbuf[24];
-	int argc = 0;
-	const char *a;
-
-	snprintf(nowbuf, sizeof(nowbuf), "%" PRIu64, now);
-	argv[argc++] = "EVAL";
-	argv[argc++] = agentdb_script_source(s);
-	argv[argc++] = "0";
-	argv[argc++] = PFX;
-	argv[argc++] = nowbuf;
-	while ((a = va_arg(ap, const char *)) != NULL && argc < MAX_ARGS)
-		argv[argc++] = a;
-	return redisCommandArgv(c, argc, argv, NULL);
-}
-
-/** EVAL script @p s on @p c with ARGV prefix, now, then the NULL-terminated strings. */
-static redisReply *run_on(redisContext *c, enum agentdb_script s, mstime_t now, ...)
-{
-	va_list ap;
-
-	va_start(ap, now);
-	redisReply *r = vrun_on(c, s, now, ap);
-	va_end(ap);
-	ck_assert_msg(r != NULL, "%s: no reply", agentdb_script_name(s));
-	return r;
-}
 
 #define run(s, now, ...) run_on(rc, s, now, __VA_ARGS__)
 
