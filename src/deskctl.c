@@ -357,12 +357,16 @@ static int row_fill(struct row *row, const char *id, const redisReply *h,
 	return 0;
 }
 
+static void free_cells(char **cells, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(cells[i]);
+}
+
 static void row_clear(struct row *row)
 {
-	for (size_t i = 0; i < N_COLS; i++)
-		free(row->table[i]);
-	for (size_t i = 0; i < N_CSV; i++)
-		free(row->csv[i]);
+	free_cells(row->table, N_COLS);
+	free_cells(row->csv, N_CSV);
 }
 
 /** RFC 4180 §2: a field holding a comma, quote or line break is quoted, quotes doubled. */
@@ -695,10 +699,8 @@ static int trow_fill(struct trow *row, const char *id, const redisReply *h, msti
 
 static void trow_clear(struct trow *row)
 {
-	for (size_t i = 0; i < N_TCOLS; i++)
-		free(row->table[i]);
-	for (size_t i = 0; i < N_TCSV; i++)
-		free(row->csv[i]);
+	free_cells(row->table, N_TCOLS);
+	free_cells(row->csv, N_TCSV);
 }
 
 static int cmp_trow(const void *a, const void *b)
