@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_process.h"
+
 /** How long a start may take before it counts as failed, and a stop before SIGKILL (ms). */
 #define REDIS_SERVER_START_MS 5000
 #define REDIS_SERVER_STOP_MS  5000
@@ -46,10 +48,7 @@ struct redis_server {
 
 static inline long long redis_server_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return test_process_now_ms();
 }
 
 /** Does the server at @p path answer PING with +PONG within @p timeout_ms? */
@@ -86,58 +85,31 @@ out:
 }
 
 /** Start (again) the server described by @p rs (dir, path, port set). */
+static inline bool redis_server_ready(const void *arg)
+{
+	return redis_server_pong(((const struct redis_server *)arg)->path, 100);
+}
+
 static inline int redis_server_spawn(struct redis_server *rs)
 {
 	const char *bin = getenv("REDIS_SERVER") ? getenv("REDIS_SERVER") : "/usr/bin/redis-server";
 	char port[8];
-	long long deadline;
-	pid_t pid;
+	int err;
 
 	if (rs->pid)
 		return EBUSY;
 	snprintf(port, sizeof(port), "%d", rs->port);
 	unlink(rs->path);  /* left behind by a killed server */
 
-	pid = fork();
-	if (pid < 0)
-		return errno;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() == 1)
-			_exit(127);  /* the parent is already gone */
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		/* No test socket (or epoll set) leaks into the server. */
-		close_range(3, ~0u, 0);
-		execl(bin, bin, "--port", port, "--bind", "127.0.0.1",
-		      "--unixsocket", rs->path, "--save", "", "--appendonly", "no",
-		      "--daemonize", "no", "--dir", rs->dir, "--logfile", "",
-		      (char *)NULL);
-		_exit(127);
-	}
-	rs->pid = pid;
-
-	deadline = redis_server_now_ms() + REDIS_SERVER_START_MS;
-	while (redis_server_now_ms() < deadline) {
-		int status;
-
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			rs->pid = 0;
-			return ECHILD;  /* exited: bad binary or arguments */
-		}
-		if (redis_server_pong(rs->path, 100))
-			return 0;
-		usleep(10 * 1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	rs->pid = 0;
-	return ETIMEDOUT;
+	char *const argv[] = {
+		(char *)bin, "--port", port, "--bind", "127.0.0.1", "--unixsocket", rs->path,
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", rs->dir,
+		"--logfile", "", NULL,
+	};
+	err = test_process_spawn(argv, NULL, &rs->pid);
+	if (err)
+		return err;
+	return test_process_wait_ready(&rs->pid, redis_server_ready, rs, REDIS_SERVER_START_MS, 10);
 }
 
 /**

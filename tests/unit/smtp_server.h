@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_process.h"
+
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."
 #endif
@@ -69,10 +71,7 @@ struct smtp_mail {
 
 static inline long long smtp_server_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return test_process_now_ms();
 }
 
 /** Does a server on 127.0.0.1:@p port send a 220 greeting within @p timeout_ms? */
@@ -137,14 +136,18 @@ static inline int smtp_server_free_port(void)
 }
 
 /** Start (again) the server described by @p ss (dir and port set); returns once it greets. */
+static inline bool smtp_server_ready(const void *arg)
+{
+	return smtp_server_greets(((const struct smtp_server *)arg)->port, 200);
+}
+
 static inline int smtp_server_spawn(struct smtp_server *ss)
 {
 	const char *python = getenv("SMTP_PYTHON") ? getenv("SMTP_PYTHON") : "/usr/bin/python3";
 	const char *script = getenv("SMTP_SINK") ? getenv("SMTP_SINK")
 						: TOP_SRCDIR "/tests/unit/smtp_sink.py";
 	char port[8], log[128];
-	long long deadline;
-	pid_t pid;
+	int err;
 
 	if (ss->pid)
 		return EBUSY;
@@ -152,46 +155,12 @@ static inline int smtp_server_spawn(struct smtp_server *ss)
 	if ((size_t)snprintf(log, sizeof(log), "%s/sink.log", ss->dir) >= sizeof(log))
 		return ENAMETOOLONG;
 
-	pid = fork();
-	if (pid < 0)
-		return errno;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-		int err = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() == 1)
-			_exit(127);  /* the parent is already gone */
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
-		if (err >= 0) {
-			dup2(err, STDOUT_FILENO);
-			dup2(err, STDERR_FILENO);
-		}
-		/* No test socket or spool descriptor leaks into the server. */
-		close_range(3, ~0u, 0);
-		/* -B: no __pycache__ in the source tree. */
-		execl(python, python, "-B", script, port, ss->dir, (char *)NULL);
-		_exit(127);
-	}
-	ss->pid = pid;
-
-	deadline = smtp_server_now_ms() + SMTP_SERVER_START_MS;
-	while (smtp_server_now_ms() < deadline) {
-		int status;
-
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			ss->pid = 0;
-			return ECHILD;  /* exited: no interpreter, no aiosmtpd, port taken */
-		}
-		if (smtp_server_greets(ss->port, 200))
-			return 0;
-		usleep(20 * 1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	ss->pid = 0;
-	return ETIMEDOUT;
+	/* -B: no __pycache__ in the source tree. */
+	char *const argv[] = { (char *)python, "-B", (char *)script, port, ss->dir, NULL };
+	err = test_process_spawn(argv, log, &ss->pid);
+	if (err)
+		return err;
+	return test_process_wait_ready(&ss->pid, smtp_server_ready, ss, SMTP_SERVER_START_MS, 20);
 }
 
 /**
