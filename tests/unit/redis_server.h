@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test_process.h"
+#include "server_process.h"
 
 /** How long a start may take before it counts as failed, and a stop before SIGKILL (ms). */
 #define REDIS_SERVER_START_MS 5000

@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test_process.h"
+#include "server_process.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."
