@@ -4,18 +4,22 @@
 #   bench/cps.sh [options]
 #
 # Every call is bench/sipp/cps.xml: INVITE with SDP → 200 → ACK → the main menu's greeting
-# plays (deskline sends RTP) → the caller hangs up after the hold (default 200 ms: ten 20 ms RTP
-# packets) → BYE → 200. The greeting's packets go to bench/rtp_count.py, which counts them per
-# SSRC, so a call only counts as good when sipp saw it succeed AND its greeting reached the caller.
+# plays (deskline sends RTP) → the caller presses 1 (an RFC 4733 telephone-event) → deskline
+# sends the call to the payment trunk (bench/sipp/trunk.xml answers at once) and bridges it → the
+# caller hangs up after the hold (default 200 ms) → BYE → 200, and deskline's BYE to the trunk.
+# The caller's RTP end is bench/rtpload.c: it counts the greeting's packets per SSRC and answers
+# each new one with the digit. A call counts as good only when sipp saw it succeed, its greeting
+# reached the caller AND deskline's CDR shows it completed on the trunk (with --digit none the
+# caller presses nothing and hangs up in the menu: the last condition is dropped).
 #
-# deskline runs on CPU 0 (taskset -c 0); sipp, the RTP counter and a Redis of the run's own (which
+# deskline runs on CPU 0 (taskset -c 0); sipp (caller and trunk), the RTP peer and a Redis of the run's own (which
 # these calls never use beyond the node's heartbeat) on CPU 1. The department is open around the
 # clock, so every call hears the main menu at any hour (bench_conf in bench/lib.sh). The rate
 # steps up (--rates); each step places rate × --seconds calls. The run stops at the first step
-# where more than 0.1% of calls failed (sipp failures plus answered calls that got no RTP) or
-# sipp saw any retransmission; the highest clean rate is the last step before it. When the load
-# generator's CPU is full (sipp + counter ≥ 95% of CPU 1) the step says so: beyond it the figure
-# measures sipp, not deskline.
+# where more than 0.1% of calls failed (sipp failures, answered calls that got no RTP, calls not
+# completed on the trunk) or sipp saw any retransmission; the highest clean rate is the last step
+# before it. When the load generator's CPU is full (sipps + RTP peer ≥ 95% of CPU 1) the step
+# says so: beyond it the figure measures sipp, not deskline.
 #
 # Options:
 #   --rates "R1 R2 …"    call rates to step through (default "50 100 200 400 600 800 1000 1500
@@ -23,6 +27,11 @@
 #   --seconds N          length of each step in seconds of offered traffic (default 10)
 #   --hold-ms N          how long the caller stays on after the ACK (default 200)
 #   --sipp N             sipp instances sharing each step's rate (default 1)
+#   --digit D|none       the menu option pressed (default 1: the payment trunk); none: no digit
+#   --target kamailio    measure Kamailio (Debian's, as a stateful proxy: bench/kamailio.cfg, its
+#                        processes all on CPU 0) relaying the same calls to the same trunk, instead
+#                        of deskline: the signalling reference. No menu, no RTP, no digit.
+#   --children N         Kamailio's UDP worker processes (default 4)
 #   --perf-at RATE       record `perf record --call-graph dwarf` of deskline for 5 s of that step
 #   --idle-s N           wait N s after the last step before reading deskline's memory again
 #                        (default 35: the 32 s SIP transactions outlive their calls)
@@ -42,6 +51,9 @@ rates="50 100 200 400 600 800 1000 1500 2000 2500 3000 4000 6000"
 seconds=10
 hold_ms=200
 n_sipp=1
+digit=1
+target=deskline
+children=4
 perf_at=
 write_doc=1
 idle_s=35
@@ -59,6 +71,9 @@ while [ $# -gt 0 ]; do
 	--seconds) seconds=$2; shift 2 ;;
 	--hold-ms) hold_ms=$2; shift 2 ;;
 	--sipp) n_sipp=$2; shift 2 ;;
+	--digit) digit=$2; shift 2 ;;
+	--target) target=$2; shift 2 ;;
+	--children) children=$2; shift 2 ;;
 	--perf-at) perf_at=$2; shift 2 ;;
 	--idle-s) idle_s=$2; shift 2 ;;
 	--no-doc) write_doc=0; shift ;;
@@ -68,7 +83,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-bench_need cps sipp taskset python3 redis-server redis-cli
+bench_need cps sipp taskset gcc python3 redis-server redis-cli
+case $target in
+deskline) ;;
+kamailio) bench_need cps kamailio; digit=none ;;
+*) echo "cps: --target is deskline or kamailio" >&2; exit 1 ;;
+esac
 [ -z "$perf_at" ] || command -v perf >/dev/null || { echo "cps: --perf-at needs perf" >&2; exit 1; }
 if [ "$(nproc)" -lt 2 ]; then
 	echo "cps: needs 2 CPUs (deskline on CPU 0, sipp on CPU 1); this machine has $(nproc)" >&2
@@ -84,13 +104,16 @@ fi
 
 bench_build cps "$deskline"
 bench_workdir cps
+bench_raise_udp_buffers
 bench_copy_deskline
+bench_build_rtpload
 
-# 3 + one SIP and one media port per sipp instance.
-read -r -a ports <<<"$(free_ports $((3 + 2 * n_sipp)))"
+# 4 + one SIP and one media port per sipp instance.
+read -r -a ports <<<"$(free_ports $((4 + 2 * n_sipp)))"
 sip_port=${ports[0]}
 trunk_port=${ports[1]}
 rtp_sink_port=${ports[2]}
+trunk_media_port=${ports[3]}
 
 # The sample configuration on our ports (bench_conf in bench/lib.sh).
 conf=$T/deskline.conf
@@ -98,13 +121,23 @@ bench_conf "$conf" "$sip_port" "$trunk_port"
 
 started_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
 bench_start_redis "$load_cpu"
-bench_start_deskline "$conf" "$deskline_cpu"
+if [ "$target" = deskline ]; then
+	bench_start_deskline "$conf" "$deskline_cpu"
+else
+	bench_start_kamailio "$sip_port" "$trunk_port" "$children" "$deskline_cpu"
+	dl_pid=$kamailio_pid
+fi
 
-taskset -c "$load_cpu" python3 "$bench/rtp_count.py" "$rtp_sink_port" "$T/rtp.status" &
-sink_pid=$!
-pids+=("$sink_pid")
-for _ in $(seq 50); do [ -s "$T/rtp.status" ] && break; sleep 0.1; done
-[ -s "$T/rtp.status" ] || { echo "cps: the RTP counter did not start" >&2; exit 1; }
+digit_args=()
+[ "$digit" = none ] || digit_args=(-d "$digit")
+bench_start_rtpload "$load_cpu" "$rtp_sink_port" "$T/rtp.status" "${digit_args[@]}"
+sink_pid=$rtpload_pid
+# The payment trunk: answers every B-leg at once, its audio address the same RTP peer.
+(cd "$T" && exec taskset -c "$load_cpu" sipp -sf "$bench/sipp/trunk.xml" -i 127.0.0.1 \
+	-p "$trunk_port" -mp "$trunk_media_port" -key rtp_port "$rtp_sink_port" -nostdin \
+	-trace_err -error_file "$T/trunk.err" >"$T/trunk.out" 2>&1) &
+trunk_pid=$!
+pids+=("$trunk_pid")
 
 rss_before=$(status_kb "$dl_pid" VmRSS)
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -114,25 +147,33 @@ clean_rate=0
 stop_reason="every step was clean, so the highest rate tried is a lower bound"
 rows=()
 perf_note=
-printf "deskline pid %s on CPU %s, sipp ×%s + RTP counter on CPU %s; work folder %s\n" \
-	"$dl_pid" "$deskline_cpu" "$n_sipp" "$load_cpu" "$T"
+printf "%s pid %s on CPU %s, sipp ×%s + trunk sipp + RTP peer on CPU %s; digit %s; work folder %s\n" \
+	"$target" "$dl_pid" "$deskline_cpu" "$n_sipp" "$load_cpu" "$digit" "$T"
 printf "hold %s ms, %s s per step; deskline VmRSS %s kB\n" "$hold_ms" "$seconds" "$rss_before"
-# udp-drop: receive-buffer drops at deskline's SIP socket / the RTP counter / anywhere else.
-printf "%6s %8s %6s %7s %6s %8s %7s %8s %6s %6s %6s %6s %11s %8s\n" rate attempted failed \
-	retrans no-rtp rtp/call inv-200 offered dl-cpu dl-wait sipp counter udp-drop rss-kB
+# udp-drop: receive-buffer drops at deskline's SIP socket / the RTP peer / anywhere else.
+routed_lines() {
+	local pat='"route":"trunk:payment".*"result":"completed"'
+	[ "$digit" != none ] || pat='"result":"caller-hangup"'
+	if [ -f "$T/cdr.log" ]; then grep -c "$pat" "$T/cdr.log" || true; else echo 0; fi
+}
+printf "%6s %8s %6s %7s %6s %7s %8s %7s %8s %6s %6s %6s %6s %11s %8s\n" rate attempted failed \
+	retrans no-rtp routed rtp/call inv-200 offered dl-cpu dl-wait sipp peer udp-drop rss-kB
 
 for rate in $rates; do
 	calls=$((rate * seconds))
 	per_sipp=$(( (calls + n_sipp - 1) / n_sipp ))
 	rate_each=$(awk -v r="$rate" -v n="$n_sipp" 'BEGIN { printf "%.3f", r / n }')
 
-	read -r pk0 ss0 <"$T/rtp.status"
+	pk0=$(rtpload_get "$T/rtp.status" rx)
+	ss0=$(rtpload_get "$T/rtp.status" streams)
+	trunk0=$(cpu_ns "$trunk_pid")
+	routed0=$(routed_lines)
 	cdr0=$(cdr_lines)
 	drops0=$(udp_rcvbuf_errors)
 	dl_drops0=$(udp_port_drops "$sip_port")
 	sink_drops0=$(udp_port_drops "$rtp_sink_port")
-	dl0=$(cpu_ns "$dl_pid")
-	dlw0=$(wait_ns "$dl_pid")
+	dl0=$(tree_cpu_ns "$dl_pid")
+	dlw0=$(tree_wait_ns "$dl_pid")
 	sink0=$(cpu_ns "$sink_pid")
 	children_cpu_ms
 	child0=$children_ms
@@ -141,8 +182,8 @@ for rate in $rates; do
 	sipp_pids=()
 	stats=()
 	for i in $(seq 0 $((n_sipp - 1))); do
-		sp=${ports[$((3 + 2 * i))]}
-		mp=${ports[$((4 + 2 * i))]}
+		sp=${ports[$((4 + 2 * i))]}
+		mp=${ports[$((5 + 2 * i))]}
 		st=$T/sipp-$rate-$i.csv
 		stats+=("$st")
 		# -l: room for every call of the step, so an overloaded deskline shows as failures and
@@ -181,30 +222,29 @@ for rate in $rates; do
 	t1=$(now_ms)
 	children_cpu_ms
 	child1=$children_ms
-	dl1=$(cpu_ns "$dl_pid")
-	dlw1=$(wait_ns "$dl_pid")
+	dl1=$(tree_cpu_ns "$dl_pid")
+	dlw1=$(tree_wait_ns "$dl_pid")
 	sink1=$(cpu_ns "$sink_pid")
+	trunk1=$(cpu_ns "$trunk_pid")
 	kill -TERM "$watchdog" 2>/dev/null || true
 	wait "$watchdog" 2>/dev/null || true
 	[ -z "$perf_pid" ] || wait "$perf_pid" || true
-	pids=("$dl_pid" "$sink_pid" "$redis_pid")
+	pids=("$dl_pid" "$sink_pid" "$trunk_pid" "$redis_pid")
 
 	read -r att ok failed retrans rtt_ms offered _ <<<"$(sipp_totals "${stats[@]}")"
-	# Let the calls end in deskline (CDR written), then read the counter (it writes every 200 ms).
+	# Let the calls end in deskline (CDR written), then read the peer (it writes every 200 ms).
 	for _ in $(seq 50); do
 		[ $(( $(cdr_lines) - cdr0 )) -ge "$att" ] && break
 		sleep 0.1
 	done
 	sleep 0.5
-	read -r pk1 ss1 <"$T/rtp.status"
+	pk1=$(rtpload_get "$T/rtp.status" rx)
+	ss1=$(rtpload_get "$T/rtp.status" streams)
 	drops=$(( $(udp_rcvbuf_errors) - drops0 ))
 	dl_drops=$(( $(udp_port_drops "$sip_port") - dl_drops0 ))
 	sink_drops=$(( $(udp_port_drops "$rtp_sink_port") - sink_drops0 ))
 	other_drops=$((drops - dl_drops - sink_drops))
 	drops="$dl_drops/$sink_drops/$other_drops"
-	cdr_new=$(( $(cdr_lines) - cdr0 ))
-	cdr_hangup=$(tail -n "$cdr_new" "$T/cdr.log" 2>/dev/null |
-		grep -c '"result":"caller-hangup"' || true)
 	calls_total=$((calls_total + att))
 	rss=$(status_kb "$dl_pid" VmRSS)
 
@@ -212,33 +252,41 @@ for rate in $rates; do
 	dl_pct=$(pct $((dl1 - dl0)) "$wall_ms")
 	dlw_pct=$(pct $((dlw1 - dlw0)) "$wall_ms")
 	sink_pct=$(pct $((sink1 - sink0)) "$wall_ms")
-	sipp_pct=$(awk -v d=$((child1 - child0)) -v w="$wall_ms" 'BEGIN { printf "%.1f", d * 100 / w }')
+	# The callers' sipps (reaped children) and the trunk's (still running).
+	sipp_pct=$(awk -v d=$((child1 - child0)) -v t=$((trunk1 - trunk0)) -v w="$wall_ms" \
+		'BEGIN { printf "%.1f", (d + t / 1e6) * 100 / w }')
 	rtp_calls=$((ss1 - ss0))
+	[ "$target" = deskline ] || rtp_calls=$ok   # a proxy carries no RTP
 	no_rtp=$(( ok > rtp_calls ? ok - rtp_calls : 0 ))
 	per_call=$(awk -v p=$((pk1 - pk0)) -v c="$rtp_calls" 'BEGIN { printf "%.1f", c ? p / c : 0 }')
-	bad=$((failed + no_rtp))
+	# Calls deskline completed on the payment trunk (--digit none: every call the caller ended).
+	routed=$(( $(routed_lines) - routed0 ))
+	[ "$target" = deskline ] || routed=$ok    # nor writes CDRs
+	not_routed=$(( ok > routed ? ok - routed : 0 ))
+	bad=$((failed + no_rtp + not_routed))
 
-	printf "%6s %8s %6s %7s %6s %8s %7s %8s %5s%% %6s%% %5s%% %5s%% %11s %8s\n" "$rate" "$att" \
-		"$failed" "$retrans" "$no_rtp" "$per_call" "${rtt_ms}ms" "$offered" "$dl_pct" \
-		"$dlw_pct" "$sipp_pct" "$sink_pct" "$drops" "$rss"
-	row=("$rate" "$att" "$failed" "$retrans" "$no_rtp" "$per_call" "$rtt_ms" "$offered" "$dl_pct"
-	     "$dlw_pct" "$sipp_pct" "$sink_pct" "$dl_drops" "$sink_drops" "$other_drops" "$cdr_hangup"
+	printf "%6s %8s %6s %7s %6s %7s %8s %7s %8s %5s%% %6s%% %5s%% %5s%% %11s %8s\n" "$rate" \
+		"$att" "$failed" "$retrans" "$no_rtp" "$routed" "$per_call" "${rtt_ms}ms" "$offered" \
+		"$dl_pct" "$dlw_pct" "$sipp_pct" "$sink_pct" "$drops" "$rss"
+	row=("$rate" "$att" "$failed" "$retrans" "$no_rtp" "$routed" "$per_call" "$rtt_ms" "$offered"
+	     "$dl_pct" "$dlw_pct" "$sipp_pct" "$sink_pct" "$dl_drops" "$sink_drops" "$other_drops"
 	     "$rss")
 	rows+=("$(printf '| %s ' "${row[@]}")|")
 
 	load_pct=$(awk -v a="$sipp_pct" -v b="$sink_pct" 'BEGIN { printf "%d", a + b }')
 	if [ "$att" -eq 0 ] || [ $((bad * 1000)) -gt $((att * fail_permille)) ] ||
 	   [ "$retrans" -gt 0 ]; then
-		stop_reason="stopped at $rate calls/s: of $att calls $failed failed and $no_rtp were"
-		stop_reason+=" answered without RTP; $retrans retransmissions"
+		stop_reason="stopped at $rate calls/s: of $att calls $failed failed, $no_rtp were"
+		stop_reason+=" answered without RTP, $not_routed did not complete as asked; $retrans"
+		stop_reason+=" retransmissions"
 		if [ "$load_pct" -ge "$saturated_pct" ]; then
-			stop_reason+="; CPU 1 (sipp + counter) was ${load_pct}% busy, so sipp may be the limit"
+			stop_reason+="; CPU 1 (sipps + RTP peer) was ${load_pct}% busy, so sipp may be the limit"
 		fi
 		break
 	fi
 	clean_rate=$rate
 	if [ "$load_pct" -ge "$saturated_pct" ]; then
-		stop_reason="stopped at $rate calls/s: CPU 1 (sipp + counter) was ${load_pct}% busy, so"
+		stop_reason="stopped at $rate calls/s: CPU 1 (sipps + RTP peer) was ${load_pct}% busy, so"
 		stop_reason+=" the load generator is the limit, not deskline"
 		break
 	fi
@@ -251,9 +299,10 @@ sleep "$idle_s"
 rss_idle=$(status_kb "$dl_pid" VmRSS)
 hwm=$(status_kb "$dl_pid" VmHWM)
 elapsed_s=$(( ($(now_ms) - started_ms) / 1000 ))
-log_problems=$(grep -cE " (error|warning):" "$T/deskline.log" || true)
+log=$T/$target.log
+log_problems=$(grep -ciE " (error|warning):" "$log" || true)
 # The commonest error/warning messages, call ids and numbers folded.
-grep -E " (error|warning):" "$T/deskline.log" | sed -E 's/^[^ ]+ //; s/\[[^]]*\] //; s/[0-9]+/N/g' |
+grep -iE " (error|warning):" "$log" | sed -E 's/^[^ ]+ //; s/\[[^]]*\] //; s/[0-9]+/N/g' |
 	sort | uniq -c | sort -rn | head -n 5 >"$T/log-top.txt" || true
 
 if [ -n "$perf_at" ] && [ -f "$T/perf.data" ]; then
@@ -276,57 +325,72 @@ if [ -n "$perf_at" ] && [ -f "$T/perf.data" ]; then
 fi
 
 echo
-echo "highest clean rate: $clean_rate calls/s (hold $hold_ms ms); $stop_reason"
-memory="deskline VmRSS before: $rss_before kB; after the last step: $rss_after kB;"
+echo "highest clean rate of $target: $clean_rate calls/s (hold $hold_ms ms); $stop_reason"
+memory="$target VmRSS before: $rss_before kB; after the last step: $rss_after kB;"
 memory+=" ${idle_s} s later: $rss_idle kB (VmHWM $hwm kB); $calls_total calls"
 echo "$memory in ${elapsed_s} s"
-echo "deskline log: $log_problems error/warning lines ($T/deskline.log)"
+echo "$target log: $log_problems error/warning lines ($log)"
 sed 's/^/  /' "$T/log-top.txt"
 [ -z "$perf_note" ] || { echo "$perf_note"; cat "$T/perf-top.txt"; }
 
 [ "$write_doc" -eq 1 ] || exit 0
 
 # The chapter's introduction, for a BENCHMARKS.md that does not have the chapter yet.
-cat >"$T/doc-intro.md" <<'EOF'
-One call (`bench/sipp/cps.xml`): INVITE with an SDP offer (PCMA, PCMU, telephone-event) → 180 →
-200 → ACK → deskline plays the main menu's greeting (`etc/prompts/he/main-greeting.wav`, several
-seconds long) → the caller hangs up after the *hold* → BYE → 200. The hold (`--hold-ms`, default
-200 ms) is long enough that every call really gets its prompt started and ten 20 ms RTP packets
-sent, and short enough that the rate, not the number of open calls, is what is measured. The
-caller sends no RTP, so in-band DTMF detection of caller audio is not part of the cost.
+if [ "$target" = kamailio ]; then
+	chapter='Side by side: Kamailio 5.6 as a stateful proxy (`bench/cps.sh --target kamailio`)'
+	flow="no prompt: Kamailio (Debian's package, \`bench/kamailio.cfg\`: tm, no record-route, its"
+	flow+=" processes all on CPU 0) relays the INVITE statefully to the same trunk"
+	flow+=" (\`bench/sipp/trunk.xml\`), which answers at once; the caller hangs up after the *hold*"
+	flow+=" → BYE relayed → 200. The same sipp scenario, trunk and step rules as deskline's"
+	flow+=" chapter; the *no RTP* and CDR columns do not apply (always 0 and the calls sipp"
+	flow+=" completed), *VmRSS* is Kamailio's main process only"
+	routed_col="completed"
+elif [ "$digit" = none ]; then
+	chapter='Calls per second (`bench/cps.sh`)'
+	flow="the caller presses nothing and hangs up in the menu after the *hold* → BYE → 200"
+	routed_col="CDR caller-hangup"
+else
+	chapter='Calls per second through the menu to the trunk (`bench/cps.sh`)'
+	flow="the caller presses $digit (an RFC 4733 telephone-event) → deskline sends an INVITE to the"
+	flow+=" payment trunk (\`bench/sipp/trunk.xml\`, 200 at once) and bridges the call → the"
+	flow+=" caller hangs up after the *hold* → BYE → 200 → deskline's BYE to the trunk → 200"
+	routed_col="CDR completed on trunk"
+fi
+cat >"$T/doc-intro.md" <<EOF
+One call (\`bench/sipp/cps.xml\`): INVITE with an SDP offer (PCMA, PCMU, telephone-event) → 180 →
+200 → ACK → deskline plays the main menu's greeting → $flow. The hold (\`--hold-ms\`, default
+200 ms) is short so that the rate, not the number of open calls, is what is measured. The
+caller's RTP end is \`bench/rtpload.c\`: it counts the greeting's packets per SSRC (one per
+call) and answers each new one with the digit.
 
-deskline runs alone on CPU 0 (`taskset -c 0`), from `etc/deskline.conf` with temporary ports, an
-RTP range of 20000-39999 (so ports are never the limit), log level `notice`, the CDR file and
-the ticket spool in the work folder, the department open around the clock (every day
-00:00-24:00, no holidays: every call gets the menu, at any hour) and a Redis of the run's own on
-a unix socket (since the 21:28 run; the calls never use it). sipp, the RTP counter
-(`bench/rtp_count.py`, which counts the greeting's packets per SSRC, one SSRC per call) and
-Redis share CPU 1. Everything is on 127.0.0.1. The rate steps up, each step placing rate ×
-`--seconds` calls (10 s by default), until a step has more than 0.1% bad calls (sipp failures
-plus calls answered without any RTP) or any sipp retransmission; the highest clean rate is the
-last step before it.
+deskline runs alone on CPU 0 (\`taskset -c 0\`), from \`etc/deskline.conf\` with temporary ports,
+an RTP range of 20000-39999, log level \`notice\`, the CDR file and the ticket spool in the work
+folder, the department open around the clock and a Redis of the run's own on a unix socket.
+The callers' sipp, the trunk's sipp, the RTP peer and Redis share CPU 1. Everything is on
+127.0.0.1. The rate steps up, each step placing rate × \`--seconds\` calls (10 s by default),
+until a step has more than 0.1% bad calls (sipp failures, calls answered without RTP, calls
+that did not end as asked — $routed_col) or any sipp retransmission; the highest clean rate
+is the last step before it.
 
 Columns: *rate* calls/s asked of sipp; *attempted*, *failed* calls as sipp counts them;
-*retrans* sipp's retransmissions (INVITE or BYE not answered within 500 ms); *no RTP* calls sipp
-completed whose greeting never reached the caller; *RTP pkts/call* greeting packets received per
-call that got any; *INVITE→200 ms* sipp's mean response time (sipp counts whole ms, so 0 means
-under 1 ms); *offered* the rate sipp really placed calls at (from its 100 ms statistics, within
-1%); *deskline*, *sipp*, *counter CPU%* CPU time of each process over the step's wall time (100%
-= one core; deskline and the counter from `/proc/PID/task/*/schedstat`, all threads; sipp from
-its rusage); *deskline wait%* time deskline's threads were ready to run but waited for CPU 0
-(second field of the same file: another busy process on CPU 0 shows here, and so does one
-deskline thread waiting for another); *drops* receive-buffer drops during the step at deskline's
-SIP socket, at the RTP counter, and at every other UDP socket (`/proc/net/udp`,
-`/proc/net/snmp`); *CDR caller-hangup* calls deskline wrote a CDR for with result
-`caller-hangup`; *VmRSS kB* deskline's resident memory after the step.
+*retrans* sipp's retransmissions; *no RTP* calls sipp completed whose greeting never reached
+the caller; *$routed_col* calls whose CDR shows that; *RTP pkts/call* packets received per
+call; *INVITE→200 ms* sipp's mean response time (whole ms); *offered* the rate sipp really
+placed calls at; *deskline*, *sipp*, *RTP peer CPU%* CPU time over the step's wall time (100% =
+one core; sipp is the callers' and the trunk's together); *deskline wait%* time deskline was
+ready to run but waited for CPU 0; *drops* receive-buffer drops at deskline's SIP socket, the
+RTP peer and every other UDP socket; *VmRSS kB* deskline's memory after the step.
 EOF
-columns=("rate" "attempted" "failed" "retrans" "no RTP" "RTP pkts/call" "INVITE→200 ms" "offered"
-	 "deskline CPU%" "deskline wait%" "sipp CPU%" "counter CPU%" "drops deskline SIP"
-	 "drops counter" "drops other" "CDR caller-hangup" "VmRSS kB")
+columns=("rate" "attempted" "failed" "retrans" "no RTP" "$routed_col" "RTP pkts/call"
+	 "INVITE→200 ms" "offered" "deskline CPU%" "deskline wait%" "sipp CPU%" "RTP peer CPU%"
+	 "drops $target SIP" "drops RTP peer" "drops other" "VmRSS kB")
 {
-	echo "### $started_utc — CPS, hold $hold_ms ms${perf_at:+, profiled at $perf_at calls/s}"
+	echo "### $started_utc — CPS of $target, hold $hold_ms ms${perf_at:+, profiled at $perf_at calls/s}"
 	echo
-	echo "- machine: $(bench_machine); load average before the run: $loadavg"
+	echo "- machine: $(bench_machine); load average before the run: $loadavg; $udp_buffers"
+	[ "$target" = deskline ] ||
+		echo "- $(kamailio -v | head -n1), $children UDP workers ($(bench_sipp_version))"
+	[ "$target" = deskline ] || echo "- deskline itself not measured here; for the record:"
 	echo "- deskline commit $(bench_commit); binary ${deskline_src#"$top"/} built" \
 	     "$deskline_built, sha256 $deskline_sha…, CFLAGS \`$(bench_cflags)\`;" \
 	     "$(bench_sipp_version); Redis $(bench_redis_version)"
@@ -356,4 +420,4 @@ columns=("rate" "attempted" "failed" "retrans" "no RTP" "RTP pkts/call" "INVITE�
 	fi
 } >"$T/doc-section.md"
 # shellcheck disable=SC2016 # the backquotes are Markdown
-bench_doc_append 'Calls per second (`bench/cps.sh`)' "$T/doc-intro.md" "$T/doc-section.md"
+bench_doc_append "$chapter" "$T/doc-intro.md" "$T/doc-section.md"

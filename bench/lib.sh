@@ -28,7 +28,7 @@ bench_need() {
 	shift
 	for tool in "$@"; do
 		if ! command -v "$tool" >/dev/null; then
-			echo "$name: $tool not found (scripts/install-deps.sh installs it)" >&2
+			echo "$name: $tool not found (scripts/install-deps.sh --bench installs it)" >&2
 			exit 1
 		fi
 	done
@@ -65,6 +65,37 @@ bench_cleanup() {
 		for _ in $(seq 30); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$redis_pid" 2>/dev/null || true
 	fi
+	bench_restore_udp_buffers
+}
+
+# Let sockets have 16 MiB UDP buffers for the run (net.core.rmem_max, wmem_max; deskline asks
+# 8 MiB for its SIP socket, as README.md's Tuning advises for production), put back on exit.
+# Where /proc/sys is read-only (a container) the run goes on with what there is, and says so.
+# Sets $udp_buffers, a note for the record.
+bench_raise_udp_buffers() {
+	local k v want=16777216
+	saved_sysctl=()
+	udp_buffers=
+	for k in rmem_max wmem_max; do
+		v=$(cat "/proc/sys/net/core/$k")
+		if [ "$v" -lt "$want" ]; then
+			if echo "$want" >"/proc/sys/net/core/$k" 2>/dev/null; then
+				saved_sysctl+=("$k=$v")
+			else
+				udp_buffers+="net.core.$k stays $v (read-only); "
+				continue
+			fi
+		fi
+		udp_buffers+="net.core.$k $(cat "/proc/sys/net/core/$k"); "
+	done
+	udp_buffers=${udp_buffers%; }
+}
+bench_restore_udp_buffers() {
+	local kv
+	for kv in "${saved_sysctl[@]}"; do
+		echo "${kv#*=}" >"/proc/sys/net/core/${kv%%=*}" 2>/dev/null || true
+	done
+	saved_sysctl=()
 }
 
 # Build build/deskline (and build/deskctl) unless a binary was given, into $deskline_src.
@@ -337,4 +368,66 @@ lines[end:end] = [""] + section
 open(doc, "w").write("\n".join(lines) + "\n")
 PY
 	echo "appended to $doc"
+}
+
+# Build the RTP peer (bench/rtpload.c) into $T/rtpload.
+bench_build_rtpload() {
+	gcc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+		-Wmissing-prototypes "$bench/rtpload.c" -lm -o "$T/rtpload"
+}
+
+# Start an RTP peer on CPU, 127.0.0.1:PORT, its status in STATUS; more rtpload options after.
+# Sets $rtpload_pid.
+#   bench_start_rtpload CPU PORT STATUS [-d DIGIT] [-e]
+bench_start_rtpload() {
+	local cpu=$1 port=$2 status=$3
+	shift 3
+	taskset -c "$cpu" "$T/rtpload" -p "$port" -s "$status" "$@" &
+	rtpload_pid=$!
+	pids+=("$rtpload_pid")
+	for _ in $(seq 50); do [ -s "$status" ] && return 0; sleep 0.1; done
+	echo "bench: the RTP peer on port $port did not start" >&2
+	exit 1
+}
+
+# One figure of an RTP peer's status line (bench/rtpload.c): rtpload_get STATUS NAME.
+rtpload_get() {
+	tr ' ' '\n' <"$1" | sed -n "s/^$2=//p"
+}
+
+# Kamailio from bench/kamailio.cfg on 127.0.0.1:SIP_PORT relaying to the trunk on TRUNK_PORT,
+# with CHILDREN UDP workers, all its processes on CPU (taskset is inherited by the forks). Sets
+# $kamailio_pid (the main process; its workers are its children).
+#   bench_start_kamailio SIP_PORT TRUNK_PORT CHILDREN CPU
+bench_start_kamailio() {
+	local sip_port=$1 trunk_port=$2 children=$3 cpu=$4
+	sed -e "s/@SIP_PORT@/$sip_port/; s/@TRUNK_PORT@/$trunk_port/; s/@CHILDREN@/$children/" \
+		"$bench/kamailio.cfg" >"$T/kamailio.cfg"
+	kamailio -c -f "$T/kamailio.cfg" >"$T/kamailio-check.log" 2>&1 ||
+		{ echo "bench: kamailio refused its configuration:" >&2; cat "$T/kamailio-check.log" >&2; exit 1; }
+	# -DD: stay in the foreground (the workers are forked), -E: log to stderr.
+	taskset -c "$cpu" kamailio -f "$T/kamailio.cfg" -DD -E -m 4096 -M 32 -w "$T" \
+		-P "$T/kamailio.pid" >>"$T/kamailio.log" 2>&1 &
+	kamailio_pid=$!
+	pids+=("$kamailio_pid")
+	for _ in $(seq 100); do
+		[ "$(pgrep -c -P "$kamailio_pid")" -gt "$children" ] && return 0
+		kill -0 "$kamailio_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "bench: kamailio did not start:" >&2
+	tail -n 20 "$T/kamailio.log" >&2
+	exit 1
+}
+
+# CPU time / wait time of a process and its children (Kamailio's workers), ns.
+tree_cpu_ns() {
+	local p ns=0
+	for p in "$1" $(pgrep -P "$1"); do ns=$((ns + $(cpu_ns "$p"))); done
+	echo "$ns"
+}
+tree_wait_ns() {
+	local p ns=0
+	for p in "$1" $(pgrep -P "$1"); do ns=$((ns + $(wait_ns "$p"))); done
+	echo "$ns"
 }

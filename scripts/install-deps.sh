@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install every Debian package deskline needs to build, run and test. Idempotent: packages already
 # installed are left alone, and apt is not touched at all when nothing is missing.
+#
+#   scripts/install-deps.sh           what deskline needs to build, run and test
+#   scripts/install-deps.sh --bench   that, and what bench/run.sh compares with (Kamailio)
 set -euo pipefail
 
 PACKAGES=(
@@ -13,6 +16,12 @@ PACKAGES=(
 	# test
 	sip-tester python3 python3-aiosmtpd valgrind procps iproute2
 )
+
+# The benchmark's signalling reference. Debian enables its service on install; bench/ starts its
+# own Kamailio on a free port, so the packaged one (which would take 5060) is stopped and disabled.
+BENCH_PACKAGES=(kamailio)
+bench=0
+[ "${1:-}" != --bench ] || { bench=1; PACKAGES+=("${BENCH_PACKAGES[@]}"); }
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -35,3 +44,8 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ "$bench" -eq 1 ] && [[ " ${missing[*]} " == *" kamailio "* ]]; then
+	if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+		systemctl disable --now kamailio >/dev/null 2>&1 || true
+	fi
+fi

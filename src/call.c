@@ -285,10 +285,12 @@ static void call_destroy(struct call *call)
 	su_timer_destroy(call->hunt_timer);
 	media_leg_free(call->a.media);
 	media_leg_free(call->b.media);
-	for (size_t i = 0; i < CALL_MAX_RINGS; i++)
+	for (size_t i = 0; i < call->n_rings; i++)
 		media_leg_free(call->rings[i].leg.media);
 	ivr_free(call->ivr);
 	runtime_unref(call->rt);
+	free(call->rings);
+	free(call->tried);
 	free(call);
 }
 
@@ -359,7 +361,7 @@ static void call_check_done(struct call *call)
 {
 	if (call->a.nh || call->b.nh)
 		return;
-	for (size_t i = 0; i < CALL_MAX_RINGS; i++)
+	for (size_t i = 0; i < call->n_rings; i++)
 		if (call->rings[i].active)
 			return;
 	call_end(call);

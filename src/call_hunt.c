@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,14 +31,14 @@ static void hunt_next(struct call *call);
 static size_t rings_active(const struct call *call)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < CALL_MAX_RINGS; i++)
+	for (size_t i = 0; i < call->n_rings; i++)
 		n += call->rings[i].active;
 	return n;
 }
 
 struct ring *hunt_ring_of(struct call *call, nua_handle_t *nh)
 {
-	for (size_t i = 0; i < CALL_MAX_RINGS; i++)
+	for (size_t i = 0; i < call->n_rings; i++)
 		if (call->rings[i].active && call->rings[i].leg.nh == nh)
 			return &call->rings[i];
 	return NULL;
@@ -77,7 +78,7 @@ static void ring_drop(struct call *call, struct ring *ring, const char *outcome)
 
 static void rings_drop_all(struct call *call, const char *outcome)
 {
-	for (size_t i = 0; i < CALL_MAX_RINGS; i++)
+	for (size_t i = 0; i < call->n_rings; i++)
 		ring_drop(call, &call->rings[i], outcome);
 }
 
@@ -147,7 +148,7 @@ static bool ring_start(struct call *call, const struct presence_clerk *clerk)
 	struct ring *ring = NULL;
 	char from[256], to[160];
 
-	for (size_t i = 0; i < CALL_MAX_RINGS && !ring; i++)
+	for (size_t i = 0; i < call->n_rings && !ring; i++)
 		if (!call->rings[i].active && !call->rings[i].leg.nh)
 			ring = &call->rings[i];
 	if (!ring || !clerk->contact[0])
@@ -251,6 +252,16 @@ void hunt_start(struct call *call, const struct dl_action *action)
 		call_hangup(call, "error", "no such queue");
 		return;
 	}
+	if (!call->rings) {
+		call->rings = calloc(CALL_MAX_RINGS, sizeof(*call->rings));
+		call->tried = calloc(CALL_MAX_TRIED, sizeof(*call->tried));
+		if (!call->rings || !call->tried) {
+			log_err(call->call_id, "out of memory for queue %s", q->name);
+			call_hangup(call, "error", "out of memory");
+			return;
+		}
+		call->n_rings = CALL_MAX_RINGS;
+	}
 	call->queue = q;
 	call->state = CS_QUEUE;
 	call->hunt_attempts = 0;
@@ -313,7 +324,7 @@ void hunt_ring_response(struct call *call, struct ring *ring, int status, char c
 	call->b = ring->leg;
 	memset(&ring->leg, 0, sizeof(ring->leg));
 	ring->active = false;
-	for (size_t i = 0; i < CALL_MAX_RINGS; i++)
+	for (size_t i = 0; i < call->n_rings; i++)
 		ring_drop(call, &call->rings[i], "cancelled");
 
 	if (presence_answered(call->app->presence, call->agent, call->call_id, answered_done,

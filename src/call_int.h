@@ -86,8 +86,11 @@ struct call {
 
 	/* queue (call_hunt.c) */
 	const struct dl_queue *queue;
-	struct ring rings[CALL_MAX_RINGS];
-	char tried[CALL_MAX_TRIED][64];
+	/* Queue calls only, allocated by hunt_start(): ~45 KiB that menu and trunk calls (most
+	 * calls) never touch, so they do not carry it. */
+	struct ring *rings;         /**< n_rings slots (CALL_MAX_RINGS once hunting) */
+	size_t n_rings;
+	char (*tried)[64];          /**< CALL_MAX_TRIED clerk ids, n_tried of them used */
 	size_t n_tried;
 	unsigned hunt_attempts;
 	su_timer_t *queue_timer;    /**< max wait */

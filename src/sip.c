@@ -6,9 +6,18 @@
 
 #include <sofia-sip/nua.h>
 #include <sofia-sip/sip_tag.h>
+#include <sofia-sip/tport_tag.h>
 
 #include "deskline/sip.h"
 #include "deskline/log.h"
+
+/**
+ * Receive and send buffer asked for the SIP UDP socket, bytes. Requests arrive in bursts (a
+ * load generator's or a trunk's millisecond, a registration storm after a power cut); the default
+ * 208 KiB holds about 90 datagrams, a few ms of a busy line. The kernel caps the request at
+ * net.core.rmem_max / wmem_max: README.md (Tuning) says how to raise them.
+ */
+#define SIP_UDP_BUFFER (8u << 20)
 
 /** Methods deskline takes part in (Allow header, RFC 3261 §20.5). */
 #define SIP_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"
@@ -30,6 +39,8 @@ int sip_start(struct app *app)
 					SIPTAG_SUPPORTED_STR("timer"),
 					SIPTAG_USER_AGENT_STR(cfg->user_agent),
 					SIPTAG_SERVER_STR(cfg->user_agent),
+					TPTAG_UDP_RMEM(SIP_UDP_BUFFER),
+					TPTAG_UDP_WMEM(SIP_UDP_BUFFER),
 					TAG_END());
 		if (!nua) {
 			int err = errno ? errno : EADDRINUSE;
