@@ -133,11 +133,7 @@ digit_args=()
 bench_start_rtpload "$load_cpu" "$rtp_sink_port" "$T/rtp.status" "${digit_args[@]}"
 sink_pid=$rtpload_pid
 # The payment trunk: answers every B-leg at once, its audio address the same RTP peer.
-(cd "$T" && exec taskset -c "$load_cpu" sipp -sf "$bench/sipp/trunk.xml" -i 127.0.0.1 \
-	-p "$trunk_port" -mp "$trunk_media_port" -key rtp_port "$rtp_sink_port" -nostdin \
-	-trace_err -error_file "$T/trunk.err" >"$T/trunk.out" 2>&1) &
-trunk_pid=$!
-pids+=("$trunk_pid")
+bench_start_trunk "$load_cpu" "$trunk_port" "$trunk_media_port" "$rtp_sink_port"
 
 rss_before=$(status_kb "$dl_pid" VmRSS)
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -172,8 +168,8 @@ for rate in $rates; do
 	drops0=$(udp_rcvbuf_errors)
 	dl_drops0=$(udp_port_drops "$sip_port")
 	sink_drops0=$(udp_port_drops "$rtp_sink_port")
-	dl0=$(tree_cpu_ns "$dl_pid")
-	dlw0=$(tree_wait_ns "$dl_pid")
+	dl0=$(tree_ns cpu_ns "$dl_pid")
+	dlw0=$(tree_ns wait_ns "$dl_pid")
 	sink0=$(cpu_ns "$sink_pid")
 	children_cpu_ms
 	child0=$children_ms
@@ -222,8 +218,8 @@ for rate in $rates; do
 	t1=$(now_ms)
 	children_cpu_ms
 	child1=$children_ms
-	dl1=$(tree_cpu_ns "$dl_pid")
-	dlw1=$(tree_wait_ns "$dl_pid")
+	dl1=$(tree_ns cpu_ns "$dl_pid")
+	dlw1=$(tree_ns wait_ns "$dl_pid")
 	sink1=$(cpu_ns "$sink_pid")
 	trunk1=$(cpu_ns "$trunk_pid")
 	kill -TERM "$watchdog" 2>/dev/null || true

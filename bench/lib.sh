@@ -420,14 +420,21 @@ bench_start_kamailio() {
 	exit 1
 }
 
-# CPU time / wait time of a process and its children (Kamailio's workers), ns.
-tree_cpu_ns() {
+# cpu_ns or wait_ns of a process and its children (Kamailio's workers) together, ns.
+#   tree_ns cpu_ns|wait_ns PID
+tree_ns() {
 	local p ns=0
-	for p in "$1" $(pgrep -P "$1"); do ns=$((ns + $(cpu_ns "$p"))); done
+	for p in "$2" $(pgrep -P "$2"); do ns=$((ns + $("$1" "$p"))); done
 	echo "$ns"
 }
-tree_wait_ns() {
-	local p ns=0
-	for p in "$1" $(pgrep -P "$1"); do ns=$((ns + $(wait_ns "$p"))); done
-	echo "$ns"
+
+# The payment trunk of the benchmarks (bench/sipp/trunk.xml) on CPU, 127.0.0.1:PORT: answers
+# every B-leg at once with RTP_PORT (an RTP peer) as its audio address. Sets $trunk_pid.
+#   bench_start_trunk CPU PORT MEDIA_PORT RTP_PORT
+bench_start_trunk() {
+	(cd "$T" && exec taskset -c "$1" sipp -sf "$bench/sipp/trunk.xml" -i 127.0.0.1 -p "$2" \
+		-mp "$3" -key rtp_port "$4" -nostdin -trace_err -error_file "$T/trunk.err" \
+		>"$T/trunk.out" 2>&1) &
+	trunk_pid=$!
+	pids+=("$trunk_pid")
 }

@@ -112,11 +112,7 @@ else
 	bench_start_rtpload "$load_cpu" "$port_b" "$status_b" -e
 	peer_b=$rtpload_pid
 	peers=("$peer_a" "$peer_b")
-	(cd "$T" && exec taskset -c "$load_cpu" sipp -sf "$bench/sipp/trunk.xml" -i 127.0.0.1 \
-		-p "$trunk_port" -mp "$mp_b" -key rtp_port "$port_b" -nostdin -trace_err \
-		-error_file "$T/trunk.err" >"$T/trunk.out" 2>&1) &
-	trunk_pid=$!
-	pids+=("$trunk_pid")
+	bench_start_trunk "$load_cpu" "$trunk_port" "$mp_b" "$port_b"
 fi
 rss_start=$(status_kb "$dl_pid" VmRSS)
 printf "mode %s; deskline pid %s on CPU %s, sipp + RTP peers on CPU %s; work folder %s\n" \

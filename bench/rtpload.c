@@ -380,21 +380,26 @@ static void write_status(const char *path, int64_t now)
 	rename(tmp, path);
 }
 
+/** CLOCK_REALTIME minus CLOCK_MONOTONIC now, ns: read once per batch of packets. */
+static int64_t real_minus_mono_ns(void)
+{
+	struct timespec real;
+	clock_gettime(CLOCK_REALTIME, &real);
+	return (int64_t)real.tv_sec * 1000000000LL + real.tv_nsec - now_ns();
+}
+
 /**
- * When the kernel queued the packet (SO_TIMESTAMPNS, CLOCK_REALTIME), moved to CLOCK_MONOTONIC: the
- * intervals measured are deskline's sending, not how soon this process got to read them.
+ * When the kernel queued the packet (SO_TIMESTAMPNS, CLOCK_REALTIME), moved to CLOCK_MONOTONIC
+ * with @p offset from real_minus_mono_ns(): the intervals measured are deskline's sending, not how
+ * soon this process got to read them. @p fallback (monotonic ns) when the stamp is missing.
  */
-static int64_t arrival_ns(struct msghdr *mh, int64_t fallback)
+static int64_t arrival_ns(struct msghdr *mh, int64_t offset, int64_t fallback)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-			struct timespec k, real, mono;
+			struct timespec k;
 			memcpy(&k, CMSG_DATA(c), sizeof(k));
-			clock_gettime(CLOCK_REALTIME, &real);
-			clock_gettime(CLOCK_MONOTONIC, &mono);
-			int64_t age = ((int64_t)real.tv_sec - k.tv_sec) * 1000000000LL +
-				      (real.tv_nsec - k.tv_nsec);
-			return (int64_t)mono.tv_sec * 1000000000LL + mono.tv_nsec - age;
+			return (int64_t)k.tv_sec * 1000000000LL + k.tv_nsec - offset;
 		}
 	}
 	return fallback;
@@ -506,10 +511,11 @@ int main(int argc, char **argv)
 				int r = recvmmsg(fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
 				if (r <= 0)
 					break;
-				int64_t t = now_ns();
+				int64_t t = now_ns(), offset = real_minus_mono_ns();
 				for (int k = 0; k < r; k++)
 					on_packet(fd, bufs[k], msgs[k].msg_len, &srcs[k],
-						  arrival_ns(&msgs[k].msg_hdr, t), digit, echo);
+						  arrival_ns(&msgs[k].msg_hdr, offset, t), digit,
+						  echo);
 				if (r < RX_BATCH)
 					break;
 			}

@@ -55,10 +55,7 @@ loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_start_redis "$load_cpu"
 bench_start_deskline "$conf" "$deskline_cpu"
 bench_start_rtpload "$load_cpu" "$rtp_port" "$T/rtp.status" -d 1
-(cd "$T" && exec taskset -c "$load_cpu" sipp -sf "$bench/sipp/trunk.xml" -i 127.0.0.1 \
-	-p "$trunk_port" -mp "$trunk_mp" -key rtp_port "$rtp_port" -nostdin -trace_err \
-	-error_file "$T/trunk.err" >"$T/trunk.out" 2>&1) &
-pids+=("$!")
+bench_start_trunk "$load_cpu" "$trunk_port" "$trunk_mp" "$rtp_port"
 
 rss0=$(status_kb "$dl_pid" VmRSS)
 cpu0=$(cpu_ns "$dl_pid")
