@@ -32,6 +32,9 @@
 #                        processes all on CPU 0) relaying the same calls to the same trunk, instead
 #                        of deskline: the signalling reference. No menu, no RTP, no digit.
 #   --children N         Kamailio's UDP worker processes (default 4)
+#   --workers N          media.workers (default 0: media on deskline's SIP loop)
+#   --cpus LIST          CPUs deskline (or Kamailio) runs on, for taskset (default 0); with "0,1"
+#                        it shares CPU 1 with the load generator
 #   --perf-at RATE       record `perf record --call-graph dwarf` of deskline for 5 s of that step
 #   --idle-s N           wait N s after the last step before reading deskline's memory again
 #                        (default 35: the 32 s SIP transactions outlive their calls)
@@ -60,6 +63,7 @@ idle_s=35
 deskline=
 deskline_cpu=0
 load_cpu=1
+workers=0
 number=1000            # a department number of etc/deskline.conf
 fail_permille=1        # a step is clean when failed ≤ 0.1% of attempted
 saturated_pct=95       # CPU 1 this busy: the load generator is the limit
@@ -75,6 +79,8 @@ while [ $# -gt 0 ]; do
 	--target) target=$2; shift 2 ;;
 	--children) children=$2; shift 2 ;;
 	--perf-at) perf_at=$2; shift 2 ;;
+	--workers) workers=$2; shift 2 ;;
+	--cpus) deskline_cpu=$2; shift 2 ;;
 	--idle-s) idle_s=$2; shift 2 ;;
 	--no-doc) write_doc=0; shift ;;
 	--deskline) deskline=$(realpath "$2"); shift 2 ;;
@@ -117,7 +123,11 @@ trunk_media_port=${ports[3]}
 
 # The sample configuration on our ports (bench_conf in bench/lib.sh).
 conf=$T/deskline.conf
-bench_conf "$conf" "$sip_port" "$trunk_port"
+bench_conf "$conf" "$sip_port" "$trunk_port" -e "s#^  workers = 0;#  workers = $workers;#"
+grep -q "^  workers = $workers;" "$conf" ||
+	{ echo "cps: etc/deskline.conf changed shape (media.workers)" >&2; exit 1; }
+bench_count_cpus "$deskline_cpu" >/dev/null ||
+	{ echo "cps: --cpus is a list like 0 or 0,1" >&2; exit 1; }
 
 started_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
 bench_start_redis "$load_cpu"
@@ -381,7 +391,7 @@ columns=("rate" "attempted" "failed" "retrans" "no RTP" "$routed_col" "RTP pkts/
 	 "INVITE→200 ms" "offered" "deskline CPU%" "deskline wait%" "sipp CPU%" "RTP peer CPU%"
 	 "drops $target SIP" "drops RTP peer" "drops other" "VmRSS kB")
 {
-	echo "### $started_utc — CPS of $target, hold $hold_ms ms${perf_at:+, profiled at $perf_at calls/s}"
+	echo "### $started_utc — CPS of $target, hold $hold_ms ms${perf_at:+, profiled at $perf_at calls/s}, $target on CPU $deskline_cpu$([ "$target" = deskline ] && echo ", media.workers = $workers")"
 	echo
 	echo "- machine: $(bench_machine); load average before the run: $loadavg; $udp_buffers"
 	[ "$target" = deskline ] ||

@@ -311,6 +311,13 @@ PY
 }
 
 # The machine, for the record: "2 CPUs, MODEL, Linux RELEASE".
+# Number of CPUs in a taskset list of single CPUs ("0", "0,1"); fails for anything else.
+#   bench_count_cpus LIST
+bench_count_cpus() {
+	[[ $1 =~ ^[0-9]+(,[0-9]+)*$ ]] || return 1
+	awk -F, '{ print NF }' <<<"$1"
+}
+
 bench_machine() {
 	printf '%s CPUs, %s, Linux %s' "$(nproc)" \
 		"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)" "$(uname -r)"

@@ -12,12 +12,15 @@
 #   5. bench/hunt.sh                     Lua claim / claim+release latency in Redis
 #   6. bench/queue_cps.sh                queue calls/s with auto-answering clerks
 #   7. bench/soak.sh                     memory over a million calls at half the clean CPS
+#   8. parts 1, 3 and 4 again on two cores: deskline with media.workers = 2 on CPUs 0 and 1
+#      (--workers 2 --cpus 0,1), sharing CPU 1 with its load generators
 # and last a summary section — every figure against its target, and the ratio of deskline's CPS
 # to Kamailio's — also appended to docs/BENCHMARKS.md. --quick: shorter steps and a soak of
 # 100,000 calls, to try the suite out (the summary says so).
 #
-# About an hour (--quick: about 20 minutes). Every benchmark puts deskline (or Kamailio) on CPU 0
-# and its load on CPU 1; nothing else should run meanwhile. Logs of each part: the printed folder.
+# About 80 minutes (--quick: about 25). Every benchmark but part 8 puts deskline (or Kamailio) on
+# CPU 0 and its load on CPU 1; nothing else should run meanwhile. Logs of each part: the printed
+# folder.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -67,12 +70,26 @@ cps=$(sed -n 's/^highest clean rate of deskline: \([0-9]*\) calls.*/\1/p' "$logs
 soak_rate=$(( cps / 2 ))
 [ "$soak_rate" -ge 100 ] || soak_rate=100
 part soak "$bench/soak.sh" --calls "$soak_calls" --rate "$soak_rate" --deskline "$deskline_src"
+two=(--workers 2 --cpus 0,1)
+part cps2 "$bench/cps.sh" "${two[@]}" --rates "$cps_rates" --seconds "$seconds" \
+	--deskline "$deskline_src"
+part menu2 "$bench/media.sh" "${two[@]}" --mode menu --calls "$menu_calls 3500 4000" \
+	--settle-s "$settle" --window-s "$window" --deskline "$deskline_src"
+part bridged2 "$bench/media.sh" "${two[@]}" --mode bridged --calls "$bridged_calls 3000" \
+	--settle-s "$settle" --window-s "$window" --deskline "$deskline_src"
 
 # The summary: each figure from its part's own output.
 kam=$(sed -n 's/^highest clean rate of kamailio: \([0-9]*\) calls.*/\1/p' "$logs/kamailio.log")
 menu=$(sed -n 's/^highest clean number of concurrent menu calls: \([0-9]*\);.*/\1/p' "$logs/menu.log")
 bridged=$(sed -n 's/^highest clean number of concurrent bridged calls: \([0-9]*\);.*/\1/p' \
 	"$logs/bridged.log")
+cps2=$(sed -n 's/^highest clean rate of deskline: \([0-9]*\) calls.*/\1/p' "$logs/cps2.log")
+menu2=$(sed -n 's/^highest clean number of concurrent menu calls: \([0-9]*\);.*/\1/p' \
+	"$logs/menu2.log")
+bridged2=$(sed -n 's/^highest clean number of concurrent bridged calls: \([0-9]*\);.*/\1/p' \
+	"$logs/bridged2.log")
+# Why each two-core part stopped: there the load generators share a CPU with deskline.
+why() { sed -n 's/^highest clean [^;]*; \(.*\)/\1/p' "$1" | head -n1; }
 kib_menu=$(sed -n 's/.*slope \([0-9.n/a]*\) KiB per held call.*/\1/p' "$logs/menu.log")
 kib_bridged=$(sed -n 's/.*slope \([0-9.n/a]*\) KiB per held call.*/\1/p' "$logs/bridged.log")
 claim_p99=$(awk '$1 == "claim" { print $4 }' "$logs/hunt.log" | head -n1)
@@ -86,7 +103,10 @@ abs() { echo "${1#-}"; }
 
 cat >"$logs/doc-intro.md" <<'EOF'
 `bench/run.sh` runs every benchmark above in turn and then adds here what it measured against the
-targets (one core of this machine for deskline; the load generators on the other).
+targets: first on one core of this machine for deskline (the load generators on the other), then
+the CPS and concurrency figures again with two media threads (`media.workers = 2`) and deskline
+on both cores — where the load generators share CPU 1 with it, so a two-core figure is a lower
+bound whenever the load generator's CPU is the limit (the "stopped" reason says).
 EOF
 {
 	title="### $started_utc — suite"
@@ -102,10 +122,17 @@ EOF
 	echo "| Kamailio 5.6 stateful proxy, same calls, same trunk | $kam calls/s | — | ratio deskline/Kamailio **$ratio** |"
 	echo "| concurrent menu calls, DTMF detection on | $menu | ≥ 2500 | $(verdict "$menu" ">=" 2500) |"
 	echo "| concurrent bridged calls | $bridged | ≥ 2500 | $(verdict "$bridged" ">=" 2500) |"
+	echo "| two cores, media.workers = 2: CPS | $cps2 calls/s | ≥ 2000 | $(verdict "$cps2" ">=" 2000) |"
+	echo "| two cores: concurrent menu calls | $menu2 | ≥ 2500 | $(verdict "$menu2" ">=" 2500) |"
+	echo "| two cores: concurrent bridged calls | $bridged2 | ≥ 2500 | $(verdict "$bridged2" ">=" 2500) |"
 	echo "| hunt claim p99 (unix socket) | ${claim_p99} µs | < 1000 µs | $(verdict "$claim_p99" "<=" 999.9) |"
 	echo "| queue calls/s, 400 auto-answering clerks | $queue calls/s | — | |"
 	echo "| RSS per held call (menu / bridged) | $kib_menu / $kib_bridged KiB | ≤ 32 KiB | $(verdict "$kib_menu" "<=" 32) / $(verdict "$kib_bridged" "<=" 32) |"
 	echo "| RSS drift over the soak ($soak_calls calls at $soak_rate/s) | $drift % | < 5% | $(verdict "$(abs "$drift")" "<=" 4.99) |"
+	echo
+	echo "- two cores, CPS: $(why "$logs/cps2.log")"
+	echo "- two cores, menu: $(why "$logs/menu2.log")"
+	echo "- two cores, bridged: $(why "$logs/bridged2.log")"
 } >"$logs/doc-section.md"
 # shellcheck disable=SC2016 # the backquotes are Markdown
 bench_doc_append 'Suite summary (`bench/run.sh`)' "$logs/doc-intro.md" "$logs/doc-section.md"

@@ -67,6 +67,16 @@ if [ "${1:-}" != "--unit-only" ]; then
 	echo "== integration tests"
 	out=$(mktemp)
 	"$top/tests/integration/run.sh" "$top/build/deskline" | tee "$out"
+	# The calls whose media matters again with two media threads (media.workers = 2): menus,
+	# digits three ways, trunk and clerk bridges, early media, hold, reload, leaks.
+	echo "== integration tests with media.workers = 2"
+	MEDIA_WORKERS=2 "$top/tests/integration/run.sh" "$top/build/deskline" \
+		rfc4733_to_payment inband_to_payment info_to_payment invalid_then_valid \
+		ptime30_audio_and_caller_id trunk_early_media key_before_ack hold_and_resume \
+		caller_hangs_up_while_trunk_rings no_input_goes_to_callcenter trunk_busy_fallback \
+		rtp_timeout_hangs_up reload_keeps_calls valgrind_no_leaks clerk_login_and_take_call \
+		ring_all_one_winner caller_gone_while_clerk_rings clerk_to_clerk_call \
+		two_nodes_200_callers_20_clerks overflow_opens_ticket_and_mails | tee -a "$out"
 	p=$(grep -c '^PASS ' "$out")
 	f=$(grep -c '^FAIL ' "$out")
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then

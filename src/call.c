@@ -600,7 +600,7 @@ void call_from_header(struct call *call, char *buf, size_t size, const char *use
 int call_open_b_leg(struct call *call, struct leg *b, const char *uri, const char *to,
 		    const char *from, const char *headers)
 {
-	int err = media_leg_alloc(&b->media, call->app->media, false, &call_leg_handlers, call);
+	int err = media_leg_alloc(&b->media, call->app->media, call->a.media, false, &call_leg_handlers, call);
 
 	if (err) {
 		log_err(call->call_id, "no RTP port for a B-leg: %s", strerror(err));
@@ -936,8 +936,8 @@ int call_a_setup(struct call *call, sip_t const *sip, bool inband)
 {
 	int status = 0;
 	const char *phrase = NULL;
-	int err = media_leg_alloc(&call->a.media, call->app->media, inband, &call_leg_handlers,
-				  call);
+	int err = media_leg_alloc(&call->a.media, call->app->media, NULL, inband,
+				  &call_leg_handlers, call);
 
 	if (err) {
 		log_err(call->call_id, "no RTP port: %s", strerror(err));

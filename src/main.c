@@ -126,6 +126,8 @@ static void reload(struct app *app, const char *path)
 		runtime_unref(rt);
 		return;
 	}
+	if (cfg->media.workers != media_engine_workers(app->media))
+		log_warn(NULL, "media.workers changed: takes effect at the next restart");
 	bool listen_changed = cfg->n_listen != app->rt->cfg->n_listen;
 	for (size_t i = 0; !listen_changed && i < cfg->n_listen; i++)
 		listen_changed = strcmp(cfg->listen[i], app->rt->cfg->listen[i]) != 0;
@@ -325,7 +327,7 @@ int main(int argc, char **argv)
 	 * of its own and every SIP event crosses threads — measured at about a fifth of the CPU. */
 	su_root_threading(app.root, 0);
 	err = media_engine_alloc(&app.media, app.root, cfg->media.address, cfg->media.port_min,
-				 cfg->media.port_max, cfg->media.ptime_ms);
+				 cfg->media.port_max, cfg->media.ptime_ms, cfg->media.workers);
 	if (err) {
 		log_err(NULL, "media: %s", strerror(err));
 		goto out_root;
@@ -368,8 +370,9 @@ int main(int argc, char **argv)
 
 	if (pidfile && (err = write_pidfile(pidfile)) != 0)
 		log_warn(NULL, "cannot write %s: %s", pidfile, strerror(err));
-	log_notice(NULL, "deskline %s started with %s; department numbers: %zu, menus: %zu",
-		   PACKAGE_VERSION, config_path, cfg->n_numbers, cfg->n_menus);
+	log_notice(NULL, "deskline %s started with %s; department numbers: %zu, menus: %zu, "
+		   "media workers: %u", PACKAGE_VERSION, config_path, cfg->n_numbers, cfg->n_menus,
+		   cfg->media.workers);
 
 	su_root_run(app.root);
 	rc = 0;

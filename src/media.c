@@ -1,16 +1,32 @@
 /**
  * @file media.c  RTP media for call legs.
  *
- * One periodic timer (every ptime) sends the next frame of every leg that is playing a prompt or
- * ringback: a timer per leg would cost one su_timer and one wakeup per leg per packet.
+ * The legs are shared out among workers. Each worker owns its legs: one epoll set of their RTP
+ * sockets and one periodic clock (every ptime) that sends the next frame of every leg playing a
+ * prompt or ringback — a timer per leg would cost one timer and one wakeup per leg per packet.
+ * The clock is a timerfd (not an su_timer: sofia-sip's loop polls without a timeout through the
+ * last millisecond before each of its timers, a spin of up to a millisecond per packet time).
+ * With media.workers = 0 the single worker runs on the su_root loop (its epoll descriptor and
+ * timerfd registered there); with N > 0 each worker is a thread of its own, sleeping in poll(2)
+ * on its epoll set, its timerfd and a stop eventfd. The two legs of a call are placed on the same
+ * worker, so relaying never crosses threads.
  *
- * Received packets: every leg's RTP socket is in one epoll set of the engine's own, and only that
- * epoll descriptor is registered with the su_root loop. One wakeup of the loop then serves every
- * leg that has packets (up to EP_BATCH per epoll_wait), each read with one recvmmsg(2) — instead
- * of one loop wakeup, one poll of the whole set and two recvfrom calls (the second only to learn
- * the socket is empty) per packet.
+ * Received packets: one wakeup serves every leg that has packets (up to EP_BATCH per epoll_wait),
+ * each read with one recvmmsg(2) — instead of one wakeup, one poll of the whole set and two
+ * recvfrom calls (the second only to learn the socket is empty) per packet.
+ *
+ * Locking: a worker's mutex guards its legs; the worker holds it while it serves a batch or a
+ * tick, the loop while it changes a leg (media_leg_*). Handlers are never called by a worker:
+ * digits and ends of playback are queued on the leg (leg->pend) and the leg on its worker's list;
+ * the loop takes the list (after an eventfd wakeup, or at once when the worker is the loop) and
+ * calls the handlers with no lock held. A leg on that list is "busy": freeing it then only marks
+ * it dead, and the last reference frees it.
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,8 +34,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/random.h>
+#include <sys/timerfd.h>
 
 #include <spandsp.h>
 #include <sofia-sip/su_wait.h>
@@ -30,12 +48,23 @@
 
 /** Packets read from one socket per recvmmsg(2): one is usual (one per ptime per leg). */
 #define RX_BATCH 4
-/** Ready legs taken from the engine's epoll set per epoll_wait(2). */
+/** Ready legs taken from a worker's epoll set per epoll_wait(2). */
 #define EP_BATCH 256
-/** epoll_wait calls per loop wakeup before yielding to SIP and timers. */
+/** epoll_wait calls per wakeup before yielding to the clock (and, on the loop, to SIP). */
 #define EP_ROUNDS 4
 /** Largest RTP packet handled, bytes (60 ms of G.711 is 480 + header). */
 #define RTP_MAX_PACKET 1500
+/** Events (digits, ends of playback) a leg keeps until the loop takes them. */
+#define LEG_PEND_MAX 16
+/** The event "playback finished" among the digits of leg->pend. */
+#define PEND_PLAY_DONE '\001'
+/**
+ * A latched leg that has heard nothing for this long, ms, is unlatched (its socket disconnected)
+ * so a far end that moved (a NAT rebinding) is found again; see leg_latch().
+ */
+#define RELATCH_MS 2000
+/** Ticks a late worker catches up at once (the rest are skipped: audio must not burst). */
+#define TICK_CATCH_UP 3
 /** Ringback cadence, Israel (and most of Europe's 400/425 Hz): 1 s on, 3 s off. */
 #define RINGBACK_ON_MS   1000
 #define RINGBACK_OFF_MS  3000
@@ -49,18 +78,38 @@ enum leg_tx {
 	TX_RELAY,       /**< whatever the peer leg receives */
 };
 
+/** One owner of legs: an epoll set of their RTP sockets and a ptime clock. */
+struct media_worker {
+	struct media_engine *me;
+	unsigned index;
+	pthread_mutex_t lock;       /**< guards legs, n_legs, pend_head, frame_samples */
+	int epfd;                   /**< epoll set of the worker's RTP sockets */
+	int timerfd;                /**< the ptime clock */
+	int stopfd;                 /**< thread: eventfd that ends it; -1 on the loop */
+	pthread_t thread;
+	bool running;
+	struct media_leg *legs;     /**< the worker's open legs, doubly linked */
+	size_t n_legs;
+	struct media_leg *pend_head;/**< legs with events for the loop, singly linked */
+	size_t frame_samples;       /**< samples per ptime */
+	uint8_t rx_bufs[RX_BATCH][RTP_MAX_PACKET];
+};
+
 struct media_engine {
 	su_root_t *root;
 	char address[64];
 	uint16_t port_min, port_max, next_port;
 	unsigned ptime_ms;
-	size_t frame_samples;
-	su_timer_t *tick;
-	int epfd;                   /**< epoll set of every leg's RTP socket */
+	unsigned n_threads;         /**< 0: the single worker runs on the loop */
+	struct media_worker *workers;
+	size_t n_workers;           /**< max(1, n_threads) */
+	int ep_reg;                 /**< loop worker: its epfd registered with the root; -1 none */
 	su_wait_t ep_wait;
-	int ep_reg;                 /**< registration of epfd with the root, -1 when none */
-	struct media_leg *legs;     /**< every open leg, doubly linked */
-	size_t n_legs;
+	int clock_reg;              /**< loop worker: its timerfd registered with the root; -1 none */
+	su_wait_t clock_wait;
+	int notifyfd;               /**< eventfd: a worker queued events for the loop */
+	int notify_reg;             /**< its registration with the root, -1 when none */
+	su_wait_t notify_wait;
 	uint8_t *ringback_ulaw;     /**< one cadence period, pre-encoded */
 	uint8_t *ringback_alaw;
 	size_t ringback_samples;
@@ -68,6 +117,7 @@ struct media_engine {
 
 struct media_leg {
 	struct media_engine *me;
+	struct media_worker *w;
 	struct media_leg *prev, *next;
 	int fd, fd_rtcp;
 	uint16_t port;
@@ -77,6 +127,9 @@ struct media_leg {
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
 	bool has_remote;
+	bool connected;             /**< the RTP socket is connect()ed to remote (latched) */
+	struct sockaddr_storage sdp_remote; /**< the address the SDP gave, latched or not */
+	socklen_t sdp_len;
 	enum dl_codec codec;
 	uint8_t pt;
 	int pt_event_tx;            /**< telephone-event PT the remote wants */
@@ -91,7 +144,6 @@ struct media_leg {
 	enum leg_tx tx;
 	struct player player;
 	size_t ringback_pos;
-	bool play_done_pending;
 
 	struct dtmf *dtmf;
 	struct media_leg *peer;
@@ -99,13 +151,36 @@ struct media_leg {
 	uint32_t relay_ts_offset;
 	bool relay_synced;
 
+	char pend[LEG_PEND_MAX];    /**< digits and PEND_PLAY_DONE for the loop, oldest first */
+	size_t n_pend;
+	bool on_pend_list;
+	struct media_leg *pend_next;
+
 	mstime_t last_rx_ms;
 	struct media_stats st;
 	struct media_leg_handlers h;
 	void *arg;
-	unsigned busy;              /**< inside a callback: free later */
+	unsigned busy;              /**< on the pending list or in a handler: free later */
 	bool dead;
 };
+
+/**
+ * G.711 to linear for every code (spandsp's ulaw_to_linear()/alaw_to_linear(), tabulated once):
+ * the in-band detector needs each received sample decoded, and a lookup is a fraction of the
+ * arithmetic. Filled by media_engine_alloc() before any worker starts; read-only after.
+ */
+static struct {
+	int16_t ulaw[256];
+	int16_t alaw[256];
+} g711_lin;
+
+static void g711_lin_fill(void)
+{
+	for (int c = 0; c < 256; c++) {
+		g711_lin.ulaw[c] = ulaw_to_linear((uint8_t)c);
+		g711_lin.alaw[c] = alaw_to_linear((uint8_t)c);
+	}
+}
 
 mstime_t media_now_ms(void)
 {
@@ -117,7 +192,7 @@ mstime_t media_now_ms(void)
 /**
  * SSRC, initial sequence number and timestamp must be random (RFC 3550 §5.1, §8) but need not be
  * cryptographic: a xorshift64* generator seeded once from getrandom(2). Reading /dev/urandom per
- * leg cost an eighth of the CPU at 2000 calls/s.
+ * leg cost an eighth of the CPU at 2000 calls/s. Only the loop opens legs, so one state serves.
  */
 static uint64_t rng_state;
 
@@ -133,7 +208,6 @@ static uint32_t random32(void)
 	rng_state ^= rng_state >> 27;
 	return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
 }
-
 static int parse_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	memset(ss, 0, sizeof(*ss));
@@ -192,6 +266,33 @@ static int ringback_render(struct media_engine *me)
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
+/**
+ * Symmetric RTP (RFC 4961): answer to where the far end's packets come from, and connect(2) the
+ * socket to it. A connected socket sends without a route lookup per packet and hears only that
+ * source, so stray or injected packets from elsewhere never reach us (as Asterisk's strictrtp).
+ */
+static void leg_latch(struct media_leg *leg, const struct sockaddr_storage *src, socklen_t len)
+{
+	memcpy(&leg->remote, src, len);
+	leg->remote_len = len;
+	leg->has_remote = true;
+	leg->connected = connect(leg->fd, (const struct sockaddr *)src, len) == 0;
+}
+
+/** Undo leg_latch(): hear every source again (the SDP moved the stream, or the source fell silent). */
+static void leg_unlatch(struct media_leg *leg)
+{
+	struct sockaddr any = { .sa_family = AF_UNSPEC };
+
+	if (!leg->connected)
+		return;
+	leg->connected = false;
+	/* Linux: connect() to AF_UNSPEC dissolves the association (connect(2)). */
+	if (connect(leg->fd, &any, sizeof(any)) < 0)
+		log_err(NULL, "media: cannot unlatch the RTP socket of port %u: %s", leg->port,
+			strerror(errno));
+}
+
 static bool leg_may_send(const struct media_leg *leg)
 {
 	return leg->has_remote && leg->fd >= 0 &&
@@ -200,8 +301,11 @@ static bool leg_may_send(const struct media_leg *leg)
 
 static void leg_send(struct media_leg *leg, uint8_t *pkt, size_t len)
 {
-	if (sendto(leg->fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&leg->remote,
-		   leg->remote_len) < 0)
+	ssize_t n = leg->connected
+		? send(leg->fd, pkt, len, MSG_DONTWAIT)
+		: sendto(leg->fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&leg->remote,
+			 leg->remote_len);
+	if (n < 0)
 		leg->st.tx_drops++; /* a full socket buffer drops the packet, as a network would */
 	else
 		leg->st.tx_packets++;
@@ -221,24 +325,128 @@ static void leg_send_frame(struct media_leg *leg, const uint8_t *payload, size_t
 	leg_send(leg, pkt, RTP_HEADER_SIZE + samples);
 }
 
-static void engine_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+
+/* ---- events for the loop ---------------------------------------------------------------- */
+
+/**
+ * Queue an event of @p leg for the loop: a digit, or PEND_PLAY_DONE. The caller holds the leg's
+ * worker lock. Should the loop fall LEG_PEND_MAX events behind, later digits are dropped, but the
+ * end of a playback replaces the newest one: a menu waiting for it must not hang.
+ */
+static void leg_pend(struct media_leg *leg, char ev)
+{
+	if (leg->dead)
+		return;
+	if (leg->n_pend == LEG_PEND_MAX) {
+		if (ev != PEND_PLAY_DONE)
+			return;
+		leg->n_pend--;
+	}
+	leg->pend[leg->n_pend++] = ev;
+	if (!leg->on_pend_list) {
+		leg->on_pend_list = true;
+		leg->busy++;
+		leg->pend_next = leg->w->pend_head;
+		leg->w->pend_head = leg;
+	}
+}
+
+/** Forget a finished playback not yet reported: a new play, stop or bridge supersedes it. */
+static void leg_cancel_play_done(struct media_leg *leg)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < leg->n_pend; i++)
+		if (leg->pend[i] != PEND_PLAY_DONE)
+			leg->pend[j++] = leg->pend[i];
+	leg->n_pend = j;
+}
+
+static void wake_loop(struct media_engine *me)
+{
+	uint64_t one = 1;
+
+	/* The counter cannot overflow in practice (2^64 - 1 wakeups unread); EAGAIN would mean
+	 * the loop is already due to wake. */
+	if (write(me->notifyfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_err(NULL, "media: cannot wake the loop: %s", strerror(errno));
+}
+
+static void leg_destroy_locked(struct media_leg *leg);
+
+/**
+ * On the loop: call the handlers of every event @p w has queued, one at a time and with no lock
+ * held, so a handler may free or change any leg.
+ */
+static void worker_dispatch(struct media_worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	struct media_leg *leg = w->pend_head;
+	w->pend_head = NULL;
+	pthread_mutex_unlock(&w->lock);
+
+	while (leg) {
+		pthread_mutex_lock(&w->lock);
+		struct media_leg *next = leg->pend_next;
+		leg->on_pend_list = false;
+		while (!leg->dead && leg->n_pend > 0) {
+			char ev = leg->pend[0];
+			memmove(leg->pend, leg->pend + 1, --leg->n_pend);
+			pthread_mutex_unlock(&w->lock);
+			if (ev == PEND_PLAY_DONE) {
+				if (leg->h.play_done)
+					leg->h.play_done(leg, leg->arg);
+			} else if (leg->h.digit) {
+				leg->h.digit(leg, ev, leg->arg);
+			}
+			pthread_mutex_lock(&w->lock);
+		}
+		if (--leg->busy == 0 && leg->dead)
+			leg_destroy_locked(leg);
+		pthread_mutex_unlock(&w->lock);
+		leg = next;
+	}
+}
+
+static void engine_dispatch(struct media_engine *me)
+{
+	for (size_t i = 0; i < me->n_workers; i++)
+		worker_dispatch(&me->workers[i]);
+}
+
+static int engine_notified(su_root_magic_t *magic, su_wait_t *wt, su_wakeup_arg_t *arg)
 {
 	struct media_engine *me = (struct media_engine *)arg;
-	uint8_t frame[480];
-	size_t samples = me->frame_samples;
-	bool pending = false;
+	uint64_t n;
 
 	(void)magic;
-	(void)t;
-	for (struct media_leg *leg = me->legs; leg; leg = leg->next) {
+	(void)wt;
+	if (read(me->notifyfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_err(NULL, "media: eventfd: %s", strerror(errno));
+	engine_dispatch(me);
+	return 0;
+}
+
+/* ---- the ptime clock -------------------------------------------------------------------- */
+
+/** Send the next frame of every playing leg of @p w (lock held). */
+static void worker_tick_locked(struct media_worker *w)
+{
+	struct media_engine *me = w->me;
+	uint8_t frame[480];
+	size_t samples = w->frame_samples;
+	mstime_t now = media_now_ms();
+
+	for (struct media_leg *leg = w->legs; leg; leg = leg->next) {
 		if (leg->dead)
 			continue;
+		if (leg->connected && now > leg->last_rx_ms + RELATCH_MS)
+			leg_unlatch(leg);
 		switch (leg->tx) {
 		case TX_PLAY:
 			if (player_read(&leg->player, leg->codec, frame, samples) == 0) {
 				leg->tx = TX_SILENT;
-				leg->play_done_pending = true;
-				pending = true;
+				leg_pend(leg, PEND_PLAY_DONE);
 				break;
 			}
 			if (leg_may_send(leg))
@@ -262,38 +470,52 @@ static void engine_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *a
 			break;
 		}
 	}
-
-	/* Callbacks may free any leg, so rescan from the start after each one. Few legs finish a
-	 * prompt in the same tick, so this stays cheap. */
-	while (pending) {
-		pending = false;
-		for (struct media_leg *leg = me->legs; leg; leg = leg->next) {
-			if (!leg->play_done_pending || leg->dead)
-				continue;
-			leg->play_done_pending = false;
-			if (leg->h.play_done) {
-				leg->busy++;
-				leg->h.play_done(leg, leg->arg);
-				leg->busy--;
-				if (leg->dead && !leg->busy)
-					media_leg_free(leg);
-			}
-			pending = true;
-			break;
-		}
-	}
 }
 
+/** @return true when the loop must be woken for new events. */
+static bool worker_tick(struct media_worker *w, unsigned ticks)
+{
+	pthread_mutex_lock(&w->lock);
+	bool was_empty = !w->pend_head;
+	for (unsigned i = 0; i < ticks; i++)
+		worker_tick_locked(w);
+	bool wake = was_empty && w->pend_head;
+	pthread_mutex_unlock(&w->lock);
+	return wake;
+}
+
+/**
+ * The clock of @p w has fired: send a frame per expiry (at most TICK_CATCH_UP).
+ *
+ * @return true when the loop must be woken for new events.
+ */
+static bool worker_clock(struct media_worker *w)
+{
+	uint64_t expired = 0;
+
+	if (read(w->timerfd, &expired, sizeof(expired)) != (ssize_t)sizeof(expired) || !expired)
+		return false;
+	return worker_tick(w, expired > TICK_CATCH_UP ? TICK_CATCH_UP : (unsigned)expired);
+}
+
+/** The loop worker's clock (media.workers = 0). */
+static int engine_clock(su_root_magic_t *magic, su_wait_t *wt, su_wakeup_arg_t *arg)
+{
+	struct media_engine *me = (struct media_engine *)arg;
+
+	(void)magic;
+	(void)wt;
+	if (worker_clock(&me->workers[0]))
+		worker_dispatch(&me->workers[0]);
+	return 0;
+}
 /* ---- receiving -------------------------------------------------------------------------- */
 
+/** The digit merger's callback: runs with the leg's worker lock held, so it only queues. */
 static void leg_digit(char digit, enum dtmf_source src, void *arg)
 {
-	struct media_leg *leg = arg;
-
 	(void)src;
-	if (leg->dead || !leg->h.digit)
-		return;
-	leg->h.digit(leg, digit, leg->arg);
+	leg_pend(arg, digit);
 }
 
 /** Relay a packet received on the peer out of @p out, in out's payload types and our SSRC. */
@@ -373,9 +595,9 @@ static void leg_packet(struct media_leg *leg, const uint8_t *buf, size_t len, ms
 
 	int16_t amp[RTP_MAX_PACKET];
 	size_t n = pkt.payload_len;
+	const int16_t *lin = pkt.pt == DL_CODEC_PCMA ? g711_lin.alaw : g711_lin.ulaw;
 	for (size_t i = 0; i < n; i++)
-		amp[i] = pkt.pt == DL_CODEC_PCMA ? alaw_to_linear(pkt.payload[i])
-						 : ulaw_to_linear(pkt.payload[i]);
+		amp[i] = lin[pkt.payload[i]];
 	dtmf_feed_audio(leg->dtmf, amp, n, now);
 }
 
@@ -386,7 +608,7 @@ static void leg_packet(struct media_leg *leg, const uint8_t *buf, size_t len, ms
  */
 static void leg_readable(struct media_leg *leg, mstime_t now)
 {
-	static uint8_t bufs[RX_BATCH][RTP_MAX_PACKET];
+	uint8_t (*bufs)[RTP_MAX_PACKET] = leg->w->rx_bufs;
 	struct sockaddr_storage srcs[RX_BATCH];
 	struct iovec iov[RX_BATCH];
 	struct mmsghdr msgs[RX_BATCH];
@@ -395,7 +617,7 @@ static void leg_readable(struct media_leg *leg, mstime_t now)
 	memset(msgs, 0, sizeof(msgs));
 	for (int i = 0; i < RX_BATCH; i++) {
 		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = sizeof(bufs[i]);
+		iov[i].iov_len = RTP_MAX_PACKET;
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &srcs[i];
@@ -407,50 +629,139 @@ static void leg_readable(struct media_leg *leg, mstime_t now)
 		for (int i = 0; i < n && !leg->dead; i++) {
 			socklen_t srclen = msgs[i].msg_hdr.msg_namelen;
 			/* Symmetric RTP: answer to where the packets really come from. */
-			if (!leg->has_remote || srclen != leg->remote_len ||
-			    memcmp(&srcs[i], &leg->remote, srclen) != 0) {
-				memcpy(&leg->remote, &srcs[i], srclen);
-				leg->remote_len = srclen;
-				leg->has_remote = true;
-			}
+			if (!leg->connected)
+				leg_latch(leg, &srcs[i], srclen);
 			leg_packet(leg, bufs[i], msgs[i].msg_len, now);
 		}
 	} while (n == RX_BATCH && !leg->dead);
 }
 
 /**
- * The engine's epoll set is readable: serve every ready leg. A leg freed by a callback is only
- * marked dead (busy), so the events still to be served never point at freed memory; dead legs
- * are freed after the batch.
+ * Serve every leg of @p w that has packets: up to EP_ROUNDS epoll_wait calls of EP_BATCH legs,
+ * under the worker lock (a leg reported by epoll cannot be freed before it is served).
+ *
+ * @return true when the loop must be woken for new events.
  */
-static int engine_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+static bool worker_rx(struct media_worker *w)
 {
-	struct media_engine *me = (struct media_engine *)arg;
 	struct epoll_event evs[EP_BATCH];
 
-	(void)magic;
-	(void)w;
+	pthread_mutex_lock(&w->lock);
+	bool was_empty = !w->pend_head;
 	for (int round = 0; round < EP_ROUNDS; round++) {
-		int n = epoll_wait(me->epfd, evs, EP_BATCH, 0);
+		int n = epoll_wait(w->epfd, evs, EP_BATCH, 0);
 		if (n <= 0)
 			break;
 		mstime_t now = media_now_ms();
-		for (int i = 0; i < n; i++)
-			((struct media_leg *)evs[i].data.ptr)->busy++;
 		for (int i = 0; i < n; i++) {
 			struct media_leg *leg = evs[i].data.ptr;
 			if (!leg->dead)
 				leg_readable(leg, now);
 		}
-		for (int i = 0; i < n; i++) {
-			struct media_leg *leg = evs[i].data.ptr;
-			if (--leg->busy == 0 && leg->dead)
-				media_leg_free(leg);
-		}
 		if (n < EP_BATCH)
 			break;
 	}
+	bool wake = was_empty && w->pend_head;
+	pthread_mutex_unlock(&w->lock);
+	return wake;
+}
+
+/** The loop worker's epoll set is readable (media.workers = 0). */
+static int engine_readable(su_root_magic_t *magic, su_wait_t *wt, su_wakeup_arg_t *arg)
+{
+	struct media_engine *me = (struct media_engine *)arg;
+
+	(void)magic;
+	(void)wt;
+	if (worker_rx(&me->workers[0]))
+		worker_dispatch(&me->workers[0]);
 	return 0;
+}
+
+/* ---- worker threads --------------------------------------------------------------------- */
+
+/**
+ * A worker thread: sleeps in poll(2) on its stop eventfd, its ptime timerfd and its epoll set;
+ * sends on the clock, serves packets, and wakes the loop when it queued events.
+ */
+static void *worker_main(void *arg)
+{
+	struct media_worker *w = arg;
+	struct pollfd pfd[3] = {
+		{ .fd = w->stopfd, .events = POLLIN },
+		{ .fd = w->timerfd, .events = POLLIN },
+		{ .fd = w->epfd, .events = POLLIN },
+	};
+
+	for (;;) {
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err(NULL, "media worker %u: poll: %s", w->index, strerror(errno));
+			break;
+		}
+		if (pfd[0].revents)
+			break;
+		bool wake = false;
+		if (pfd[1].revents & POLLIN)
+			wake |= worker_clock(w);
+		if (pfd[2].revents & POLLIN)
+			wake |= worker_rx(w);
+		if (wake)
+			wake_loop(w->me);
+	}
+	return NULL;
+}
+
+static int worker_set_clock(struct media_worker *w, unsigned ptime_ms)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = ptime_ms / 1000, .tv_nsec = (long)(ptime_ms % 1000) * 1000000L },
+	};
+
+	its.it_value = its.it_interval;
+	return timerfd_settime(w->timerfd, 0, &its, NULL) < 0 ? errno : 0;
+}
+
+/** Start worker @p w as a thread; signals stay with the main thread. */
+static int worker_start(struct media_worker *w)
+{
+	sigset_t all, old;
+	int err;
+
+	w->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->stopfd < 0)
+		return errno;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return err;
+	w->running = true;
+	char name[16];
+	snprintf(name, sizeof(name), "dl-media/%u", w->index);
+	pthread_setname_np(w->thread, name);
+	return 0;
+}
+
+static void worker_stop(struct media_worker *w)
+{
+	if (w->running) {
+		uint64_t one = 1;
+		if (write(w->stopfd, &one, sizeof(one)) < 0)
+			log_err(NULL, "media worker %u: cannot stop: %s", w->index, strerror(errno));
+		pthread_join(w->thread, NULL);
+		w->running = false;
+	}
+	if (w->timerfd >= 0)
+		close(w->timerfd);
+	if (w->stopfd >= 0)
+		close(w->stopfd);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	w->timerfd = w->stopfd = w->epfd = -1;
+	pthread_mutex_destroy(&w->lock);
 }
 
 /* ---- engine ----------------------------------------------------------------------------- */
@@ -470,54 +781,94 @@ int media_engine_configure(struct media_engine *me, const char *address, uint16_
 	me->port_max = port_max;
 	if (me->next_port < me->port_min || me->next_port + 1 > me->port_max)
 		me->next_port = me->port_min;
+	bool new_clock = ptime_ms != me->ptime_ms;
 	me->ptime_ms = ptime_ms;
-	me->frame_samples = DL_MS_TO_SAMPLES(ptime_ms);
-	if (me->tick) {
-		su_timer_destroy(me->tick);
-		me->tick = NULL;
+	for (size_t i = 0; i < me->n_workers; i++) {
+		struct media_worker *w = &me->workers[i];
+		pthread_mutex_lock(&w->lock);
+		w->frame_samples = DL_MS_TO_SAMPLES(ptime_ms);
+		pthread_mutex_unlock(&w->lock);
+		if (new_clock) {
+			int err = worker_set_clock(w, ptime_ms);
+			if (err)
+				return err;
+		}
 	}
-	me->tick = su_timer_create(su_root_task(me->root), (su_duration_t)ptime_ms);
-	if (!me->tick || su_timer_run(me->tick, engine_tick, (su_timer_arg_t *)me) < 0)
+	return 0;
+}
+
+/** Register @p fd with the root: @p wait and @p reg are the engine's fields for it. */
+static int engine_register(struct media_engine *me, int fd, su_wait_t *wait, int *reg,
+			   su_wakeup_f fn)
+{
+	if (su_wait_create(wait, fd, SU_WAIT_IN) < 0)
+		return errno ? errno : EIO;
+	*reg = su_root_register(me->root, wait, fn, (su_wakeup_arg_t *)me, 0);
+	if (*reg < 0) {
+		su_wait_destroy(wait);
 		return ENOMEM;
+	}
 	return 0;
 }
 
 int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *address,
-		       uint16_t port_min, uint16_t port_max, unsigned ptime_ms)
+		       uint16_t port_min, uint16_t port_max, unsigned ptime_ms, unsigned workers)
 {
 	struct media_engine *me;
 	int err;
 
-	if (!mep || !root)
+	if (!mep || !root || workers > MEDIA_WORKERS_MAX)
 		return EINVAL;
 	me = calloc(1, sizeof(*me));
 	if (!me)
 		return ENOMEM;
+	if (g711_lin.ulaw[0] == 0)
+		g711_lin_fill(); /* mu-law code 0 is -32124: zero means not filled yet */
 	me->root = root;
-	me->ep_reg = -1;
-	me->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (me->epfd < 0) {
-		err = errno;
+	me->ep_reg = me->clock_reg = me->notify_reg = -1;
+	me->n_threads = workers;
+	me->n_workers = workers ? workers : 1;
+	me->workers = calloc(me->n_workers, sizeof(*me->workers));
+	me->notifyfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!me->workers || me->notifyfd < 0) {
+		err = me->workers ? errno : ENOMEM;
+		close(me->notifyfd);
+		free(me->workers);
 		free(me);
 		return err;
 	}
-	if (su_wait_create(&me->ep_wait, me->epfd, SU_WAIT_IN) < 0) {
-		err = errno ? errno : EIO;
-		close(me->epfd);
-		free(me);
-		return err;
+	for (size_t i = 0; i < me->n_workers; i++) {
+		struct media_worker *w = &me->workers[i];
+		w->me = me;
+		w->index = (unsigned)i;
+		w->timerfd = w->stopfd = w->epfd = -1;
+		pthread_mutex_init(&w->lock, NULL);
 	}
-	me->ep_reg = su_root_register(root, &me->ep_wait, engine_readable, (su_wakeup_arg_t *)me, 0);
-	if (me->ep_reg < 0) {
-		su_wait_destroy(&me->ep_wait);
-		close(me->epfd);
-		free(me);
-		return ENOMEM;
+	err = 0;
+	for (size_t i = 0; !err && i < me->n_workers; i++) {
+		struct media_worker *w = &me->workers[i];
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		w->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (w->epfd < 0 || w->timerfd < 0)
+			err = errno;
 	}
-	err = ringback_render(me);
+	if (!err)
+		err = ringback_render(me);
+	if (err)
+		goto out;
+	err = engine_register(me, me->notifyfd, &me->notify_wait, &me->notify_reg,
+			      engine_notified);
+	if (!err && workers == 0)
+		err = engine_register(me, me->workers[0].epfd, &me->ep_wait, &me->ep_reg,
+				      engine_readable);
+	if (!err && workers == 0)
+		err = engine_register(me, me->workers[0].timerfd, &me->clock_wait, &me->clock_reg,
+				      engine_clock);
 	if (err)
 		goto out;
 	err = media_engine_configure(me, address, port_min, port_max, ptime_ms);
+	for (size_t i = 0; !err && i < me->n_threads; i++)
+		err = worker_start(&me->workers[i]);
  out:
 	if (err)
 		media_engine_free(me);
@@ -530,12 +881,17 @@ void media_engine_free(struct media_engine *me)
 {
 	if (!me)
 		return;
-	if (me->tick)
-		su_timer_destroy(me->tick);
 	if (me->ep_reg >= 0)
 		su_root_deregister(me->root, me->ep_reg); /* also destroys ep_wait */
-	if (me->epfd >= 0)
-		close(me->epfd);
+	if (me->clock_reg >= 0)
+		su_root_deregister(me->root, me->clock_reg);
+	if (me->notify_reg >= 0)
+		su_root_deregister(me->root, me->notify_reg);
+	for (size_t i = 0; i < me->n_workers; i++)
+		worker_stop(&me->workers[i]);
+	if (me->notifyfd >= 0)
+		close(me->notifyfd);
+	free(me->workers);
 	free(me->ringback_ulaw);
 	free(me->ringback_alaw);
 	free(me);
@@ -543,9 +899,23 @@ void media_engine_free(struct media_engine *me)
 
 size_t media_engine_legs(const struct media_engine *me)
 {
-	return me ? me->n_legs : 0;
+	size_t n = 0;
+
+	if (!me)
+		return 0;
+	for (size_t i = 0; i < me->n_workers; i++) {
+		struct media_worker *w = &me->workers[i];
+		pthread_mutex_lock(&w->lock);
+		n += w->n_legs;
+		pthread_mutex_unlock(&w->lock);
+	}
+	return n;
 }
 
+unsigned media_engine_workers(const struct media_engine *me)
+{
+	return me ? me->n_threads : 0;
+}
 /* ---- legs ------------------------------------------------------------------------------- */
 
 static int bind_udp(const char *address, uint16_t port, int *fdp)
@@ -600,8 +970,30 @@ static int leg_bind(struct media_leg *leg, struct media_engine *me)
 	return EADDRINUSE;
 }
 
-int media_leg_alloc(struct media_leg **legp, struct media_engine *me, bool inband,
-		    const struct media_leg_handlers *h, void *arg)
+
+/** The worker a new leg goes to: @p near's, or the one with fewest legs. */
+static struct media_worker *pick_worker(struct media_engine *me, const struct media_leg *near)
+{
+	struct media_worker *best = &me->workers[0];
+	size_t best_n = SIZE_MAX;
+
+	if (near)
+		return near->w;
+	for (size_t i = 0; i < me->n_workers; i++) {
+		struct media_worker *w = &me->workers[i];
+		pthread_mutex_lock(&w->lock);
+		size_t n = w->n_legs;
+		pthread_mutex_unlock(&w->lock);
+		if (n < best_n) {
+			best = w;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const struct media_leg *near,
+		    bool inband, const struct media_leg_handlers *h, void *arg)
 {
 	struct media_leg *leg;
 	int err;
@@ -612,6 +1004,7 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, bool inban
 	if (!leg)
 		return ENOMEM;
 	leg->me = me;
+	leg->w = pick_worker(me, near);
 	leg->fd = leg->fd_rtcp = -1;
 	leg->h = *h;
 	leg->arg = arg;
@@ -631,19 +1024,22 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, bool inban
 	err = leg_bind(leg, me);
 	if (err)
 		goto out;
+	struct media_worker *w = leg->w;
+	pthread_mutex_lock(&w->lock);
 	/* Edge-triggered: a leg is reported once per arrival, not again on every epoll_wait until
 	 * read, which saves re-polling every ready socket (leg_readable() empties it). */
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = leg };
-	if (epoll_ctl(me->epfd, EPOLL_CTL_ADD, leg->fd, &ev) < 0) {
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, leg->fd, &ev) < 0) {
 		err = errno;
-		goto out;
+	} else {
+		leg->in_epoll = true;
+		leg->next = w->legs;
+		if (w->legs)
+			w->legs->prev = leg;
+		w->legs = leg;
+		w->n_legs++;
 	}
-	leg->in_epoll = true;
-	leg->next = me->legs;
-	if (me->legs)
-		me->legs->prev = leg;
-	me->legs = leg;
-	me->n_legs++;
+	pthread_mutex_unlock(&w->lock);
  out:
 	if (err) {
 		if (leg->fd >= 0)
@@ -658,40 +1054,65 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, bool inban
 	return 0;
 }
 
-void media_leg_free(struct media_leg *leg)
+/** Undo a bridge with @p leg from both sides (worker lock held). */
+static void leg_unbridge_locked(struct media_leg *leg)
 {
-	if (!leg)
-		return;
-	if (leg->busy) {
-		/* Freed from inside one of its own callbacks: finish when the callback returns. */
-		leg->dead = true;
-		if (leg->peer) {
-			leg->peer->peer = NULL;
-			leg->peer = NULL;
-		}
-		return;
-	}
-	struct media_engine *me = leg->me;
 	if (leg->peer) {
 		if (leg->peer->tx == TX_RELAY)
 			leg->peer->tx = TX_SILENT;
 		leg->peer->peer = NULL;
+		leg->peer = NULL;
 	}
+	if (leg->tx == TX_RELAY)
+		leg->tx = TX_SILENT;
+}
+
+/** Close a leg's sockets now, so its ports are free even while the leg waits to be freed. */
+static void leg_close_locked(struct media_leg *leg)
+{
 	if (leg->in_epoll)
-		epoll_ctl(me->epfd, EPOLL_CTL_DEL, leg->fd, NULL);
+		epoll_ctl(leg->w->epfd, EPOLL_CTL_DEL, leg->fd, NULL);
+	leg->in_epoll = false;
 	if (leg->fd >= 0)
 		close(leg->fd);
 	if (leg->fd_rtcp >= 0)
 		close(leg->fd_rtcp);
+	leg->fd = leg->fd_rtcp = -1;
+}
+
+static void leg_destroy_locked(struct media_leg *leg)
+{
+	struct media_worker *w = leg->w;
+
+	leg_unbridge_locked(leg);
+	leg_close_locked(leg);
 	if (leg->prev)
 		leg->prev->next = leg->next;
 	else
-		me->legs = leg->next;
+		w->legs = leg->next;
 	if (leg->next)
 		leg->next->prev = leg->prev;
-	me->n_legs--;
+	w->n_legs--;
 	dtmf_free(leg->dtmf);
 	free(leg);
+}
+
+void media_leg_free(struct media_leg *leg)
+{
+	if (!leg)
+		return;
+	struct media_worker *w = leg->w;
+	pthread_mutex_lock(&w->lock);
+	if (leg->busy) {
+		/* Events of the leg are queued or being handled: finish when the loop is done. */
+		leg->dead = true;
+		leg->tx = TX_SILENT;
+		leg_unbridge_locked(leg);
+		leg_close_locked(leg);
+	} else {
+		leg_destroy_locked(leg);
+	}
+	pthread_mutex_unlock(&w->lock);
 }
 
 uint16_t media_leg_port(const struct media_leg *leg)
@@ -714,11 +1135,15 @@ int media_leg_set_remote(struct media_leg *leg, const struct sdp_session_params 
 		return EINVAL;
 	if (parse_addr(params->addr, params->port, &ss, &len) != 0)
 		return EINVAL;
+	pthread_mutex_lock(&leg->w->lock);
 	/* Keep a latched (symmetric) address unless the SDP really moved the stream. */
-	if (!leg->has_remote || len != leg->remote_len || memcmp(&ss, &leg->remote, len) != 0) {
+	if (!leg->connected || leg->sdp_len != len || memcmp(&ss, &leg->sdp_remote, len) != 0) {
+		leg_unlatch(leg);
 		memcpy(&leg->remote, &ss, len);
 		leg->remote_len = len;
 	}
+	memcpy(&leg->sdp_remote, &ss, len);
+	leg->sdp_len = len;
 	leg->has_remote = params->port != 0;
 	if (leg->codec != params->codec)
 		leg->marker = true;
@@ -728,76 +1153,98 @@ int media_leg_set_remote(struct media_leg *leg, const struct sdp_session_params 
 	leg->pt_event_rx = rx_event_pt;
 	leg->local_dir = params->local_dir;
 	leg->last_rx_ms = media_now_ms();
+	pthread_mutex_unlock(&leg->w->lock);
 	return 0;
 }
 
 void media_leg_play(struct media_leg *leg, const struct prompt *const *list, size_t n, bool loop)
 {
+	pthread_mutex_lock(&leg->w->lock);
 	player_start(&leg->player, list, n, loop);
 	leg->tx = TX_PLAY;
 	leg->marker = true;
-	leg->play_done_pending = false;
+	leg_cancel_play_done(leg);
+	pthread_mutex_unlock(&leg->w->lock);
 }
 
 void media_leg_stop(struct media_leg *leg)
 {
+	pthread_mutex_lock(&leg->w->lock);
 	player_stop(&leg->player);
 	if (leg->tx == TX_PLAY || leg->tx == TX_RINGBACK)
 		leg->tx = TX_SILENT;
-	leg->play_done_pending = false;
+	leg_cancel_play_done(leg);
+	pthread_mutex_unlock(&leg->w->lock);
 }
 
 void media_leg_ringback(struct media_leg *leg)
 {
+	pthread_mutex_lock(&leg->w->lock);
 	player_stop(&leg->player);
 	leg->tx = TX_RINGBACK;
 	leg->ringback_pos = 0;
 	leg->marker = true;
-	leg->play_done_pending = false;
+	leg_cancel_play_done(leg);
+	pthread_mutex_unlock(&leg->w->lock);
 }
 
-void media_bridge(struct media_leg *a, struct media_leg *b, bool both_ways)
+int media_bridge(struct media_leg *a, struct media_leg *b, bool both_ways)
 {
 	if (!a)
-		return;
+		return EINVAL;
+	if (b && b->w != a->w) {
+		log_err(NULL, "media: legs on media workers %u and %u cannot be bridged (the B-leg "
+			"was not opened near the A-leg)", a->w->index, b->w->index);
+		return EXDEV;
+	}
+	pthread_mutex_lock(&a->w->lock);
 	if (!b) {
-		if (a->peer) {
-			if (a->peer->tx == TX_RELAY)
-				a->peer->tx = TX_SILENT;
-			a->peer->peer = NULL;
-		}
-		if (a->tx == TX_RELAY)
-			a->tx = TX_SILENT;
-		a->peer = NULL;
-		return;
+		leg_unbridge_locked(a);
+		pthread_mutex_unlock(&a->w->lock);
+		return 0;
 	}
 	player_stop(&a->player);
 	a->peer = b;
 	b->peer = a;
 	a->tx = TX_RELAY;
 	a->relay_synced = false;
-	a->play_done_pending = false;
+	leg_cancel_play_done(a);
 	if (both_ways) {
 		player_stop(&b->player);
 		b->tx = TX_RELAY;
 		b->relay_synced = false;
-		b->play_done_pending = false;
+		leg_cancel_play_done(b);
 	}
+	pthread_mutex_unlock(&a->w->lock);
+	return 0;
 }
 
 int media_leg_info(struct media_leg *leg, const char *content_type, const char *body, size_t len)
 {
 	if (!leg || !leg->dtmf)
 		return EINVAL;
-	return dtmf_feed_info(leg->dtmf, content_type, body, len, media_now_ms());
+	struct media_worker *w = leg->w;
+	pthread_mutex_lock(&w->lock);
+	bool was_empty = !w->pend_head;
+	int err = dtmf_feed_info(leg->dtmf, content_type, body, len, media_now_ms());
+	bool wake = was_empty && w->pend_head;
+	pthread_mutex_unlock(&w->lock);
+	if (wake)
+		wake_loop(leg->me);
+	return err;
 }
 
 mstime_t media_leg_idle_ms(const struct media_leg *leg, mstime_t now_ms)
 {
-	return now_ms > leg->last_rx_ms ? now_ms - leg->last_rx_ms : 0;
+	pthread_mutex_lock(&leg->w->lock);
+	mstime_t last = leg->last_rx_ms;
+	pthread_mutex_unlock(&leg->w->lock);
+	return now_ms > last ? now_ms - last : 0;
 }
 
 void media_leg_stats(const struct media_leg *leg, struct media_stats *st)
 {
+	pthread_mutex_lock(&leg->w->lock);
 	*st = leg->st;
+	pthread_mutex_unlock(&leg->w->lock);
 }

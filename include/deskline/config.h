@@ -99,6 +99,7 @@ struct dl_media_config {
 	unsigned rtp_timeout_ms;   /**< no RTP received for this long → hang up; 0 = never */
 	bool inband_dtmf;          /**< run the in-band (Q.24) detector on received audio */
 	uint8_t telephone_event_pt;/**< payload type deskline offers for RFC 4733 (96–127) */
+	unsigned workers;          /**< media threads; 0 = media on the SIP loop (restart to change) */
 };
 
 /** How a queue picks the clerk to ring (Procedure 46 §5: "the most available employee"). */

@@ -3,7 +3,10 @@
  *                prompts and ringback sent at the configured ptime from one shared timer, symmetric
  *                RTP, DTMF detection on received audio, and relaying between two bridged legs.
  *
- * Everything runs on the su_root loop of the engine; nothing here blocks.
+ * With media.workers = 0 everything runs on the su_root loop of the engine. With N > 0 the legs
+ * are shared out among N worker threads (the legs of one call on one worker); every function here
+ * is still called from the loop only, and every handler is called on the loop. Nothing blocks
+ * longer than a worker's lock is held (one batch of packets or one ptime tick).
  */
 #ifndef DESKLINE_MEDIA_H
 #define DESKLINE_MEDIA_H
@@ -17,6 +20,9 @@
 
 struct media_engine;
 struct media_leg;
+
+/** Most worker threads an engine runs (media.workers). */
+#define MEDIA_WORKERS_MAX 64
 
 /** Callbacks of a leg. All are called from the su_root loop, never from inside a media_ call. */
 struct media_leg_handlers {
@@ -35,15 +41,18 @@ struct media_leg_handlers {
  * @param port_min  lowest RTP port (even)
  * @param port_max  highest RTP port
  * @param ptime_ms  packet time of what deskline sends, 10–60 ms
- * @return 0, EINVAL for bad arguments, ENOMEM.
+ * @param workers   0: media runs on @p root's loop; 1–MEDIA_WORKERS_MAX: that many threads, each
+ *                  owning the legs given to it (with its own epoll set and ptime timerfd)
+ * @return 0, EINVAL for bad arguments, ENOMEM, or an errno from epoll/eventfd/timerfd/threads.
  */
 int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *address,
-		       uint16_t port_min, uint16_t port_max, unsigned ptime_ms);
+		       uint16_t port_min, uint16_t port_max, unsigned ptime_ms, unsigned workers);
 
 /**
- * Apply new settings from a reloaded configuration; legs already open keep their sockets.
+ * Apply new settings from a reloaded configuration; legs already open keep their sockets. The
+ * number of workers is fixed for the engine's life.
  *
- * @return 0 or ENOMEM.
+ * @return 0, EINVAL for bad arguments, ENOMEM, or an errno from timerfd_settime().
  */
 int media_engine_configure(struct media_engine *me, const char *address, uint16_t port_min,
 			   uint16_t port_max, unsigned ptime_ms);
@@ -54,20 +63,28 @@ void media_engine_free(struct media_engine *me);
 /** Number of legs open now. */
 size_t media_engine_legs(const struct media_engine *me);
 
+/** Number of worker threads (0: media on the loop). */
+unsigned media_engine_workers(const struct media_engine *me);
+
 /**
  * Open a leg: bind an even RTP port and the odd RTCP port above it.
  *
  * @param legp      on success *legp is the leg (free: media_leg_free)
  * @param me        engine
+ * @param near      a leg this one will be bridged with (the call's A-leg): the new leg goes to
+ *                  the same worker; NULL: the worker with fewest legs
  * @param inband    run the in-band DTMF detector on received audio
  * @param h         callbacks (copied)
  * @param arg       callback argument
  * @return 0; EADDRINUSE when no port pair is free in the range; ENOMEM; an errno from socket().
  */
-int media_leg_alloc(struct media_leg **legp, struct media_engine *me, bool inband,
-		    const struct media_leg_handlers *h, void *arg);
+int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const struct media_leg *near,
+		    bool inband, const struct media_leg_handlers *h, void *arg);
 
-/** Close a leg's sockets and free it; a bridge with it is undone. NULL is ignored. */
+/**
+ * Close a leg's sockets and free it; a bridge with it is undone. Events of the leg not yet
+ * handled are dropped (its handlers are not called again). NULL is ignored.
+ */
 void media_leg_free(struct media_leg *leg);
 
 /** The leg's local RTP port. */
@@ -109,14 +126,17 @@ void media_leg_ringback(struct media_leg *leg);
  * passed through with the other leg's payload type. DTMF detection stops on both.
  *
  * @param a  first leg
- * @param b  second leg (may be NULL to undo a bridge)
+ * @param b  second leg (may be NULL to undo a bridge); must have been opened near @p a
  * @param both_ways  false: only b → a (early media); true: both directions
+ * @return 0; EINVAL when @p a is NULL; EXDEV when the legs are on different workers (@p b was
+ *         not opened with @p a as its near leg): nothing is changed.
  */
-void media_bridge(struct media_leg *a, struct media_leg *b, bool both_ways);
+int media_bridge(struct media_leg *a, struct media_leg *b, bool both_ways);
 
 /**
- * Feed a SIP INFO DTMF body to the leg's digit merger. Unlike the other callbacks, the digit
- * handler runs synchronously from inside this call.
+ * Feed a SIP INFO DTMF body (RFC 2976; application/dtmf-relay or application/dtmf) to the leg's
+ * digit merger. A digit it yields reaches the digit handler from the loop afterwards, like the
+ * digits from RTP.
  *
  * @return as dtmf_feed_info().
  */

@@ -91,7 +91,7 @@ PY
 
 # Write a test configuration from the sample one: our ports, a temp CDR file, absolute prompts,
 # Redis on $T/redis.sock (only there when the test starts one: a test never touches a Redis
-# running on this machine), a spool in $T.
+# running on this machine), a spool in $T; media.workers from $MEDIA_WORKERS (default 0).
 #   make_conf OUT [sed expressions…]
 make_conf() {
 	local out=$1; shift
@@ -107,6 +107,7 @@ make_conf() {
 	    -e "s#address = \"127.0.0.1:6379\";#address = \"unix:$T/redis.sock\";#" \
 	    -e "s#^  closed = \[.*\];#  closed = [ ];#" \
 	    -e "s#url = \"smtp://127.0.0.1:2525\";#url = \"smtp://127.0.0.1:$SMTP_PORT\";#" \
+	    -e "s#^  workers = 0;#  workers = ${MEDIA_WORKERS:-0};#" \
 	    "$@" "$TOP/etc/deskline.conf" >"$out"
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integration tests: deskline with real SIP peers (sipp), on loopback only.
-#   tests/integration/run.sh PATH/TO/deskline [TEST_NAME…]
-# Prints "PASS name" or "FAIL name" (with the evidence) per test.
+#   [MEDIA_WORKERS=N] tests/integration/run.sh PATH/TO/deskline [TEST_NAME…]
+# Prints "PASS name" or "FAIL name" (with the evidence) per test; with MEDIA_WORKERS set the
+# tests run with that many media threads (media.workers) and are named "name@workersN".
 set -uo pipefail
 DESKLINE=$(realpath "${1:?usage: run.sh PATH/TO/deskline [TEST…]}")
 DESKCTL=$(dirname "$DESKLINE")/deskctl
@@ -14,8 +15,9 @@ for f in "$INTEG_DIR"/t_*.sh; do
 done
 
 run_one() {
-	local name=$1
-	T=$(mktemp -d "/tmp/deskline-it.$name.XXXXXX")
+	local name=$1 label=$1
+	[ -n "${MEDIA_WORKERS:-}" ] && label="$name@workers$MEDIA_WORKERS"
+	T=$(mktemp -d "/tmp/deskline-it.$label.XXXXXX")
 	SIP_PORT=$(free_port)
 	PAY_PORT=$(free_port)
 	CC_PORT=$(free_port)
@@ -26,10 +28,10 @@ run_one() {
 	( set -u; "test_$name" ) >"$T/test.out" 2>&1 || rc=$?
 	stop_all
 	if [ "$rc" -eq 0 ]; then
-		echo "PASS $name"
+		echo "PASS $label"
 		rm -rf "$T"
 	else
-		echo "FAIL $name (files kept in $T)"
+		echo "FAIL $label (files kept in $T)"
 		sed 's/^/    /' "$T/test.out" | tail -n 30
 		if [ -f "$T/deskline.log" ]; then
 			echo "    --- deskline.log (last 30 lines)"

@@ -1,0 +1,534 @@
+/**
+ * @file test_media.c  The media engine with real UDP sockets on loopback, on the su_root loop
+ *                     (media.workers = 0) and with two worker threads (media.workers = 2): every
+ *                     test runs both ways. Prompts go out at ptime with RTP sequence and
+ *                     timestamps as RFC 3550 §5.1 says; RFC 4733 and SIP INFO digits reach the
+ *                     handler once, on the loop; bridged legs relay both ways with PCMU ↔ PCMA
+ *                     transcoding; symmetric RTP latches to the source (RFC 4961) and
+ *                     relatches after silence; legs freed inside a handler or with events still
+ *                     queued.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <spandsp.h>
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_wait.h>
+
+#include "unit.h"
+#include "deskline/media.h"
+#include "deskline/rtp.h"
+
+#define PTIME_MS      20
+#define FRAME         160                /* samples per 20 ms at 8 kHz */
+#define PROMPT_FRAMES 3
+#define EVENT_PT      101
+#define WAIT_MS       3000               /* longest a test waits for something that must come */
+
+/* media.workers of each run of a loop test: _i indexes this. */
+static const unsigned workers_of_run[] = { 0, 2 };
+
+struct peer {
+	int fd;
+	uint16_t port;
+};
+
+struct seen {
+	char digits[32];
+	unsigned n_digits;
+	unsigned play_done;
+	bool free_in_digit;   /* the digit handler frees its leg */
+	struct media_leg *leg;
+};
+
+static su_root_t *root;
+static struct media_engine *me;
+
+static void setup_engine(unsigned workers)
+{
+	ck_assert_int_eq(su_init(), 0);
+	root = su_root_create(NULL);
+	ck_assert_ptr_nonnull(root);
+	/* A port range of its own per process (the tests fork): pid-based, even. */
+	uint16_t base = (uint16_t)(30000 + (getpid() % 1000) * 20);
+	ck_assert_int_eq(media_engine_alloc(&me, root, "127.0.0.1", base, (uint16_t)(base + 19),
+					    PTIME_MS, workers), 0);
+	ck_assert_uint_eq(media_engine_workers(me), workers);
+}
+
+static void teardown_engine(void)
+{
+	ck_assert_uint_eq(media_engine_legs(me), 0);
+	media_engine_free(me);
+	su_root_destroy(root);
+	su_deinit();
+}
+
+static struct peer peer_open(void)
+{
+	struct peer p;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(p.fd, 0);
+	ck_assert_int_eq(bind(p.fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(p.fd, (struct sockaddr *)&sin, &len), 0);
+	p.port = ntohs(sin.sin_port);
+	return p;
+}
+
+/** Send one datagram from @p p to a leg's RTP port. */
+static void peer_send(const struct peer *p, const struct media_leg *leg, const uint8_t *buf,
+		      size_t len)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(media_leg_port(leg)) };
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(sendto(p->fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)),
+			 (ssize_t)len);
+}
+
+/*
+ * The loop is stepped against the clock: su_root_step() may return at once (sofia-sip polls
+ * with no timeout in the last millisecond before a timer), so counting steps is no measure.
+ */
+
+/** Run the loop, up to @p ms, until a datagram is at @p p; @return its length, or -1. */
+static ssize_t peer_recv(const struct peer *p, uint8_t *buf, size_t size, int ms)
+{
+	mstime_t end = media_now_ms() + (mstime_t)ms;
+
+	for (;;) {
+		ssize_t n = recv(p->fd, buf, size, 0);
+		if (n >= 0 || media_now_ms() >= end)
+			return n >= 0 ? n : -1;
+		su_root_step(root, 5);
+	}
+}
+
+static void set_remote(struct media_leg *leg, const struct peer *p, enum dl_codec codec)
+{
+	struct sdp_session_params sp = {
+		.codec = codec, .pt = (uint8_t)codec, .pt_event = EVENT_PT,
+		.remote_dir = SDP_SENDRECV, .local_dir = SDP_SENDRECV, .port = p->port,
+	};
+
+	strcpy(sp.addr, "127.0.0.1");
+	ck_assert_int_eq(media_leg_set_remote(leg, &sp, EVENT_PT), 0);
+}
+
+static void on_digit(struct media_leg *leg, char digit, void *arg)
+{
+	struct seen *s = arg;
+
+	ck_assert_ptr_eq(leg, s->leg);
+	if (s->n_digits < sizeof(s->digits) - 1)
+		s->digits[s->n_digits++] = digit;
+	if (s->free_in_digit) {
+		media_leg_free(leg);
+		s->leg = NULL;
+	}
+}
+
+static void on_play_done(struct media_leg *leg, void *arg)
+{
+	struct seen *s = arg;
+
+	ck_assert_ptr_eq(leg, s->leg);
+	s->play_done++;
+}
+
+static const struct media_leg_handlers handlers = { .digit = on_digit, .play_done = on_play_done };
+
+/** Run the loop until *@p flag is non-zero or WAIT_MS pass. */
+static void run_until(const unsigned *flag)
+{
+	mstime_t end = media_now_ms() + WAIT_MS;
+
+	while (!*flag && media_now_ms() < end)
+		su_root_step(root, 5);
+}
+
+/** Run the loop for @p ms whatever happens (to see that nothing more comes). */
+static void run_for(int ms)
+{
+	mstime_t end = media_now_ms() + (mstime_t)ms;
+
+	while (media_now_ms() < end)
+		su_root_step(root, 5);
+}
+
+/** Send one RFC 4733 key: a start packet and three end packets, as phones do (§2.5.1.4). */
+static void send_key(const struct peer *p, const struct media_leg *leg, char key, uint16_t seq)
+{
+	uint8_t pkt[RTP_HEADER_SIZE + 4];
+	struct rtp_event ev = { .event = (uint8_t)rtp_event_code(key), .volume = 10,
+				.duration = FRAME };
+
+	rtp_write_header(pkt, true, EVENT_PT, seq, 8000, 0x1234);
+	rtp_event_write(pkt + RTP_HEADER_SIZE, &ev);
+	peer_send(p, leg, pkt, sizeof(pkt));
+	ev.end = true;
+	ev.duration = 3 * FRAME;
+	for (int i = 1; i <= 3; i++) {
+		rtp_write_header(pkt, false, EVENT_PT, (uint16_t)(seq + i), 8000, 0x1234);
+		rtp_event_write(pkt + RTP_HEADER_SIZE, &ev);
+		peer_send(p, leg, pkt, sizeof(pkt));
+	}
+}
+
+/* ---- prompts ----------------------------------------------------------------------------- */
+
+START_TEST(prompt_goes_out_at_ptime_then_play_done)
+{
+	setup_engine(workers_of_run[_i]);
+	struct peer p = peer_open();
+	struct seen s = { 0 };
+	struct media_leg *leg;
+	uint8_t ulaw[PROMPT_FRAMES * FRAME];
+	for (size_t i = 0; i < sizeof(ulaw); i++)
+		ulaw[i] = (uint8_t)(i & 0x7f);
+	struct prompt pr = { .name = "t", .lang = "en", .samples = sizeof(ulaw), .ulaw = ulaw,
+			     .alaw = ulaw };
+	const struct prompt *list[] = { &pr };
+
+	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
+	s.leg = leg;
+	set_remote(leg, &p, DL_CODEC_PCMU);
+	media_leg_play(leg, list, 1, false);
+	run_until(&s.play_done);
+	ck_assert_uint_eq(s.play_done, 1);
+
+	uint8_t buf[1500];
+	struct rtp_packet pkt, first = { 0 };
+	for (int f = 0; f < PROMPT_FRAMES; f++) {
+		ssize_t n = peer_recv(&p, buf, sizeof(buf), 0);
+		ck_assert_int_eq(n, RTP_HEADER_SIZE + FRAME);
+		ck_assert_int_eq(rtp_parse(buf, (size_t)n, &pkt), 0);
+		ck_assert_uint_eq(pkt.pt, 0);
+		if (f == 0) {
+			first = pkt;
+			ck_assert(pkt.marker);
+		} else {
+			ck_assert(!pkt.marker);
+			ck_assert_uint_eq(pkt.ssrc, first.ssrc);
+			ck_assert_uint_eq((uint16_t)(pkt.seq - first.seq), f);
+			ck_assert_uint_eq(pkt.ts - first.ts, (uint32_t)(f * FRAME));
+		}
+		ck_assert_mem_eq(pkt.payload, ulaw + f * FRAME, FRAME);
+	}
+	/* Played once: nothing after the last frame, and play_done only once. */
+	run_for(100);
+	ck_assert_int_eq(recv(p.fd, buf, sizeof(buf), 0), -1);
+	ck_assert_uint_eq(s.play_done, 1);
+	media_leg_free(leg);
+	close(p.fd);
+	teardown_engine();
+}
+END_TEST
+
+START_TEST(new_play_cancels_unreported_play_done)
+{
+	setup_engine(workers_of_run[_i]);
+	struct peer p = peer_open();
+	struct seen s = { 0 };
+	struct media_leg *leg;
+	uint8_t ulaw[FRAME];
+	memset(ulaw, 0x55, sizeof(ulaw));
+	struct prompt pr = { .name = "t", .lang = "en", .samples = FRAME, .ulaw = ulaw,
+			     .alaw = ulaw };
+	const struct prompt *list[] = { &pr };
+
+	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
+	s.leg = leg;
+	set_remote(leg, &p, DL_CODEC_PCMU);
+	media_leg_play(leg, list, 1, false);
+	/* Let the clock finish the one-frame prompt without running the loop's handlers (with
+	 * workers the end is queued; on the loop nothing runs at all), then play again: the end of
+	 * the first playback must not be reported for the second. */
+	usleep(3 * PTIME_MS * 1000);
+	media_leg_play(leg, list, 1, true);
+	run_for(100);
+	ck_assert_uint_eq(s.play_done, 0);
+	media_leg_stop(leg);
+	run_for(60);
+	ck_assert_uint_eq(s.play_done, 0);
+	media_leg_free(leg);
+	close(p.fd);
+	teardown_engine();
+}
+END_TEST
+
+/* ---- digits ------------------------------------------------------------------------------ */
+
+START_TEST(rfc4733_key_reaches_handler_once)
+{
+	setup_engine(workers_of_run[_i]);
+	struct peer p = peer_open();
+	struct seen s = { 0 };
+	struct media_leg *leg;
+
+	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
+	s.leg = leg;
+	set_remote(leg, &p, DL_CODEC_PCMU);
+	send_key(&p, leg, '7', 100);
+	run_until(&s.n_digits);
+	run_for(100);
+	ck_assert_str_eq(s.digits, "7");
+	struct media_stats st;
+	media_leg_stats(leg, &st);
+	ck_assert_uint_eq(st.rx_packets, 4);
+	ck_assert_uint_lt(media_leg_idle_ms(leg, media_now_ms()), WAIT_MS);
+	media_leg_free(leg);
+	close(p.fd);
+	teardown_engine();
+}
+END_TEST
+
+START_TEST(info_digit_reaches_handler_from_the_loop)
+{
+	setup_engine(workers_of_run[_i]);
+	struct seen s = { 0 };
+	struct media_leg *leg;
+	static const char body[] = "Signal=4\r\nDuration=160\r\n";
+
+	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
+	s.leg = leg;
+	ck_assert_int_eq(media_leg_info(leg, "application/dtmf-relay", body, strlen(body)), 0);
+	ck_assert_uint_eq(s.n_digits, 0); /* not from inside the call */
+	run_until(&s.n_digits);
+	run_for(50);
+	ck_assert_str_eq(s.digits, "4");
+	media_leg_free(leg);
+	teardown_engine();
+}
+END_TEST
+
+START_TEST(leg_freed_in_its_digit_handler)
+{
+	setup_engine(workers_of_run[_i]);
+	struct peer p = peer_open();
+	struct seen s = { .free_in_digit = true };
+	struct media_leg *leg;
+
+	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
+	s.leg = leg;
+	set_remote(leg, &p, DL_CODEC_PCMU);
+	send_key(&p, leg, '1', 10);
+	send_key(&p, leg, '2', 20);
+	run_until(&s.n_digits);
+	run_for(100);
+	/* The second key came after the first in the same queue: dropped with the leg. */
+	ck_assert_str_eq(s.digits, "1");
+	ck_assert_ptr_null(s.leg);
+	close(p.fd);
+	teardown_engine();
+}
+END_TEST
+
+START_TEST(leg_freed_with_events_queued)
+{
+	setup_engine(workers_of_run[_i]);
+	struct peer p = peer_open();
+	struct seen s = { 0 };
+	struct media_leg *leg;
+
+	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
+	s.leg = leg;
+	set_remote(leg, &p, DL_CODEC_PCMU);
+	ck_assert_int_eq(media_leg_info(leg, "application/dtmf", "9", 1), 0);
+	media_leg_free(leg);
+	run_for(50);
+	ck_assert_uint_eq(s.n_digits, 0);
+	close(p.fd);
+	teardown_engine();
+}
+END_TEST
+
+/* ---- symmetric RTP ----------------------------------------------------------------------- */
+
+/** A PCMU frame from @p p to @p leg. */
+static void send_audio(const struct peer *p, const struct media_leg *leg, uint16_t seq)
+{
+	uint8_t pkt[RTP_HEADER_SIZE + FRAME];
+
+	rtp_write_header(pkt, false, DL_CODEC_PCMU, seq, (uint32_t)seq * FRAME, 0x4242);
+	memset(pkt + RTP_HEADER_SIZE, 0xff, FRAME);
+	peer_send(p, leg, pkt, sizeof(pkt));
+}
+
+START_TEST(latches_to_the_source_then_relatches_after_silence)
+{
+	setup_engine(workers_of_run[_i]);
+	struct peer sdp = peer_open(), nat = peer_open(), other = peer_open();
+	struct seen s = { 0 };
+	struct media_leg *leg;
+	uint8_t buf[1500];
+	struct media_stats st;
+	uint8_t ulaw[FRAME];
+	memset(ulaw, 0x11, sizeof(ulaw));
+	struct prompt pr = { .name = "t", .lang = "en", .samples = FRAME, .ulaw = ulaw,
+			     .alaw = ulaw };
+	const struct prompt *list[] = { &pr };
+
+	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
+	s.leg = leg;
+	set_remote(leg, &sdp, DL_CODEC_PCMU);
+	media_leg_play(leg, list, 1, true);
+	/* Before any packet: to the SDP's address. */
+	ck_assert_int_gt(peer_recv(&sdp, buf, sizeof(buf), WAIT_MS), 0);
+
+	/* The far end's packets come from elsewhere (behind NAT): we answer there. */
+	send_audio(&nat, leg, 1);
+	ck_assert_int_gt(peer_recv(&nat, buf, sizeof(buf), WAIT_MS), 0);
+	run_for(50);
+	while (recv(sdp.fd, buf, sizeof(buf), 0) >= 0)
+		;
+	run_for(60);
+	ck_assert_int_eq(recv(sdp.fd, buf, sizeof(buf), 0), -1);
+
+	/* Latched: a third source is not heard while the first one talks. */
+	media_leg_stats(leg, &st);
+	uint64_t rx0 = st.rx_packets;
+	send_audio(&other, leg, 2);
+	send_audio(&nat, leg, 3);
+	run_for(60);
+	media_leg_stats(leg, &st);
+	ck_assert_uint_eq(st.rx_packets, rx0 + 1);
+	ck_assert_int_eq(recv(other.fd, buf, sizeof(buf), 0), -1);
+
+	/* The latched source falls silent (its NAT binding moved): after 2 s the new one is heard
+	 * and answered. */
+	run_for(2300);
+	send_audio(&other, leg, 4);
+	ck_assert_int_gt(peer_recv(&other, buf, sizeof(buf), WAIT_MS), 0);
+	media_leg_stats(leg, &st);
+	ck_assert_uint_eq(st.rx_packets, rx0 + 2);
+
+	media_leg_free(leg);
+	close(sdp.fd);
+	close(nat.fd);
+	close(other.fd);
+	teardown_engine();
+}
+END_TEST
+
+/* ---- bridging ---------------------------------------------------------------------------- */
+
+START_TEST(bridge_relays_both_ways_and_transcodes)
+{
+	setup_engine(workers_of_run[_i]);
+	struct peer pa = peer_open(), pb = peer_open();
+	struct seen sa = { 0 }, sb = { 0 };
+	struct media_leg *a, *b;
+
+	ck_assert_int_eq(media_leg_alloc(&a, me, NULL, false, &handlers, &sa), 0);
+	ck_assert_int_eq(media_leg_alloc(&b, me, a, false, &handlers, &sb), 0);
+	sa.leg = a;
+	sb.leg = b;
+	ck_assert_uint_eq(media_engine_legs(me), 2);
+	set_remote(a, &pa, DL_CODEC_PCMU);
+	set_remote(b, &pb, DL_CODEC_PCMA);
+	ck_assert_int_eq(media_bridge(a, b, true), 0);
+
+	uint8_t in[RTP_HEADER_SIZE + FRAME], buf[1500];
+	struct rtp_packet pkt;
+	rtp_write_header(in, true, DL_CODEC_PCMU, 1, 160, 0xabcdef);
+	for (int i = 0; i < FRAME; i++)
+		in[RTP_HEADER_SIZE + i] = (uint8_t)(0x80 + i / 2);
+	peer_send(&pa, a, in, sizeof(in));
+	ssize_t n = peer_recv(&pb, buf, sizeof(buf), WAIT_MS);
+	ck_assert_int_eq(n, (ssize_t)sizeof(in));
+	ck_assert_int_eq(rtp_parse(buf, (size_t)n, &pkt), 0);
+	ck_assert_uint_eq(pkt.pt, DL_CODEC_PCMA);
+	ck_assert_uint_ne(pkt.ssrc, 0xabcdef); /* relayed with our own SSRC (RFC 3550 §8.2) */
+	for (int i = 0; i < FRAME; i++)
+		ck_assert_uint_eq(pkt.payload[i], ulaw_to_alaw(in[RTP_HEADER_SIZE + i]));
+
+	rtp_write_header(in, true, DL_CODEC_PCMA, 1, 160, 0x777);
+	peer_send(&pb, b, in, sizeof(in));
+	n = peer_recv(&pa, buf, sizeof(buf), WAIT_MS);
+	ck_assert_int_eq(n, (ssize_t)sizeof(in));
+	ck_assert_int_eq(rtp_parse(buf, (size_t)n, &pkt), 0);
+	ck_assert_uint_eq(pkt.pt, DL_CODEC_PCMU);
+	for (int i = 0; i < FRAME; i++)
+		ck_assert_uint_eq(pkt.payload[i], alaw_to_ulaw(in[RTP_HEADER_SIZE + i]));
+
+	/* Freeing one side undoes the bridge: nothing more reaches the other peer. */
+	media_leg_free(b);
+	peer_send(&pa, a, in, sizeof(in));
+	ck_assert_int_eq(peer_recv(&pa, buf, sizeof(buf), 60), -1);
+	ck_assert_uint_eq(sa.n_digits + sb.n_digits, 0);
+	media_leg_free(a);
+	close(pa.fd);
+	close(pb.fd);
+	teardown_engine();
+}
+END_TEST
+
+START_TEST(bridge_of_legs_on_two_workers_refused)
+{
+	setup_engine(2);
+	struct seen s1 = { 0 }, s2 = { 0 };
+	struct media_leg *a, *c;
+
+	ck_assert_int_eq(media_leg_alloc(&a, me, NULL, false, &handlers, &s1), 0);
+	/* Opened without a near leg: goes to the other worker, which has none. */
+	ck_assert_int_eq(media_leg_alloc(&c, me, NULL, false, &handlers, &s2), 0);
+	ck_assert_int_eq(media_bridge(a, c, true), EXDEV);
+	ck_assert_int_eq(media_bridge(a, NULL, false), 0);
+	media_leg_free(a);
+	media_leg_free(c);
+	teardown_engine();
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+	struct media_engine *e = NULL;
+
+	ck_assert_int_eq(su_init(), 0);
+	su_root_t *r = su_root_create(NULL);
+	ck_assert_int_eq(media_engine_alloc(&e, r, "127.0.0.1", 30000, 30100, 20,
+					    MEDIA_WORKERS_MAX + 1), EINVAL);
+	ck_assert_int_eq(media_engine_alloc(&e, r, "not-an-ip", 30000, 30100, 20, 0), EINVAL);
+	ck_assert_int_eq(media_engine_alloc(&e, r, "127.0.0.1", 30000, 30100, 5, 1), EINVAL);
+	ck_assert_ptr_null(e);
+	ck_assert_int_eq(media_bridge(NULL, NULL, false), EINVAL);
+	su_root_destroy(r);
+	su_deinit();
+}
+END_TEST
+
+static Suite *media_suite(void)
+{
+	Suite *s = suite_create("media");
+	TCase *tc = tcase_create("engine");
+	int runs = (int)(sizeof(workers_of_run) / sizeof(workers_of_run[0]));
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, prompt_goes_out_at_ptime_then_play_done, 0, runs);
+	tcase_add_loop_test(tc, new_play_cancels_unreported_play_done, 0, runs);
+	tcase_add_loop_test(tc, rfc4733_key_reaches_handler_once, 0, runs);
+	tcase_add_loop_test(tc, info_digit_reaches_handler_from_the_loop, 0, runs);
+	tcase_add_loop_test(tc, leg_freed_in_its_digit_handler, 0, runs);
+	tcase_add_loop_test(tc, leg_freed_with_events_queued, 0, runs);
+	tcase_add_loop_test(tc, latches_to_the_source_then_relatches_after_silence, 0, runs);
+	tcase_add_loop_test(tc, bridge_relays_both_ways_and_transcodes, 0, runs);
+	tcase_add_test(tc, bridge_of_legs_on_two_workers_refused);
+	tcase_add_test(tc, bad_arguments);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return unit_run(media_suite());
+}
