@@ -34,7 +34,8 @@
 #   --children N         Kamailio's UDP worker processes (default 4)
 #   --workers N          media.workers (default 0: media on deskline's SIP loop)
 #   --cpus LIST          CPUs deskline (or Kamailio) runs on, for taskset (default 0); with "0,1"
-#                        it shares CPU 1 with the load generator
+#                        it shares CPU 1 with the load generator, which then runs at nice -10 so
+#                        it is served first (bench_load_first in bench/lib.sh)
 #   --perf-at RATE       record `perf record --call-graph dwarf` of deskline for 5 s of that step
 #   --idle-s N           wait N s after the last step before reading deskline's memory again
 #                        (default 35: the 32 s SIP transactions outlive their calls)
@@ -128,6 +129,7 @@ grep -q "^  workers = $workers;" "$conf" ||
 	{ echo "cps: etc/deskline.conf changed shape (media.workers)" >&2; exit 1; }
 bench_count_cpus "$deskline_cpu" >/dev/null ||
 	{ echo "cps: --cpus is a list like 0 or 0,1" >&2; exit 1; }
+bench_load_first "$deskline_cpu" "$load_cpu"
 
 started_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
 bench_start_redis "$load_cpu"

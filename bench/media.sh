@@ -31,7 +31,8 @@
 #   --window-s S         measurement window (default 10)
 #   --workers N          media.workers (default 0: media on deskline's SIP loop)
 #   --cpus LIST          CPUs deskline runs on, for taskset (default 0). With "0,1" deskline
-#                        shares CPU 1 with the load; the CPU limit is then 80% × 2
+#                        shares CPU 1 with the load, which then runs at nice -10 so it is served
+#                        first (bench_load_first in bench/lib.sh); the CPU limit is 80% × 2
 #   --perf-at N          record `perf record --call-graph dwarf` of deskline for 5 s of that step
 #   --no-doc             print the result only; do not append it to docs/BENCHMARKS.md
 #   --deskline PATH      benchmark this binary instead of building build/deskline
@@ -79,6 +80,7 @@ done
 case $mode in menu|bridged) ;; *) echo "media: --mode is menu or bridged" >&2; exit 1 ;; esac
 n_cpus=$(bench_count_cpus "$deskline_cpu") || { echo "media: --cpus is a list like 0 or 0,1" >&2; exit 1; }
 cpu_limit=$((max_cpu_pct * n_cpus))
+bench_load_first "$deskline_cpu" "$load_cpu"
 
 bench_need media sipp taskset gcc python3 redis-server redis-cli
 [ -z "$perf_at" ] || command -v perf >/dev/null || { echo "media: --perf-at needs perf" >&2; exit 1; }

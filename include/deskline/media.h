@@ -36,7 +36,8 @@ struct media_leg_handlers {
  * Create the media engine.
  *
  * @param mep       on success *mep is the engine (free: media_engine_free)
- * @param root      sofia-sip loop the sockets and the packet timer run on (borrowed)
+ * @param root      sofia-sip loop the handlers run on, and with @p workers 0 also the sockets
+ *                  and the ptime clock (borrowed)
  * @param address   local IP address to bind RTP to (copied)
  * @param port_min  lowest RTP port (even)
  * @param port_max  highest RTP port
