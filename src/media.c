@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +44,7 @@
 #include "deskline/media.h"
 #include "deskline/rtp.h"
 #include "deskline/log.h"
+#include "deskline/thread.h"
 
 /** Packets read from one socket per recvmmsg(2): one is usual (one per ptime per leg). */
 #define RX_BATCH 4
@@ -726,16 +726,12 @@ static int worker_set_clock(struct media_worker *w, unsigned ptime_ms)
 /** Start worker @p w as a thread; signals stay with the main thread. */
 static int worker_start(struct media_worker *w)
 {
-	sigset_t all, old;
 	int err;
 
 	w->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->stopfd < 0)
 		return errno;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&w->thread, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = dl_thread_start(&w->thread, worker_main, w);
 	if (err)
 		return err;
 	w->running = true;

@@ -55,7 +55,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +66,7 @@
 
 #include "deskline/log.h"
 #include "deskline/outbox.h"
+#include "deskline/thread.h"
 
 #define MSTIME_NEVER UINT64_MAX
 
@@ -999,7 +999,6 @@ int outbox_alloc(struct outbox **obp, const char *dir, const struct outbox_smtp 
 {
 	struct outbox *ob = NULL;
 	pthread_condattr_t cattr;
-	sigset_t all, old;
 	bool nomem = false;
 	int dir_fd = -1;
 	int err;
@@ -1087,11 +1086,7 @@ int outbox_alloc(struct outbox **obp, const char *dir, const struct outbox_smtp 
 	}
 	ob->sync_ready = true;
 
-	/* Signals stay with the main loop: the mailer starts with all of them blocked. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&ob->thread, NULL, mailer_main, ob);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = dl_thread_start(&ob->thread, mailer_main, ob);
 	if (err)
 		goto out;
 	ob->thread_running = true;
