@@ -600,7 +600,8 @@ void call_from_header(struct call *call, char *buf, size_t size, const char *use
 int call_open_b_leg(struct call *call, struct leg *b, const char *uri, const char *to,
 		    const char *from, const char *headers)
 {
-	int err = media_leg_alloc(&b->media, call->app->media, call->a.media, false, &call_leg_handlers, call);
+	int err = media_leg_alloc(&b->media, call->app->media, call->a.media, false,
+				  &call_leg_handlers, call);
 
 	if (err) {
 		log_err(call->call_id, "no RTP port for a B-leg: %s", strerror(err));

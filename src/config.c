@@ -2231,9 +2231,8 @@ static const struct key media_keys[] = {
 	/* RFC 3551 §3: 96-127 is the dynamic payload type range. */
 	{ .name = "telephone_event_pt", .type = KT_U8,
 	  .off = OFF(dl_media_config, telephone_event_pt), .min = 96, .max = 127, .def_int = 101 },
-	/* include/deskline/media.h: MEDIA_WORKERS_MAX. */
 	{ .name = "workers", .type = KT_UINT, .off = OFF(dl_media_config, workers),
-	  .min = 0, .max = 64, .def_int = 0 },
+	  .min = 0, .max = DL_MEDIA_WORKERS_MAX, .def_int = 0 },
 };
 static const struct table media_table = TABLE(media_keys, .done = media_done);
 

@@ -92,7 +92,11 @@ struct media_worker {
 	size_t n_legs;
 	struct media_leg *pend_head;/**< legs with events for the loop, singly linked */
 	size_t frame_samples;       /**< samples per ptime */
+	/* What recvmmsg(2) reads into, set up once by worker_rx_init(). */
 	uint8_t rx_bufs[RX_BATCH][RTP_MAX_PACKET];
+	struct sockaddr_storage rx_srcs[RX_BATCH];
+	struct iovec rx_iov[RX_BATCH];
+	struct mmsghdr rx_msgs[RX_BATCH];
 };
 
 struct media_engine {
@@ -608,32 +612,32 @@ static void leg_packet(struct media_leg *leg, const uint8_t *buf, size_t len, ms
  */
 static void leg_readable(struct media_leg *leg, mstime_t now)
 {
-	uint8_t (*bufs)[RTP_MAX_PACKET] = leg->w->rx_bufs;
-	struct sockaddr_storage srcs[RX_BATCH];
-	struct iovec iov[RX_BATCH];
-	struct mmsghdr msgs[RX_BATCH];
+	struct media_worker *w = leg->w;
 	int n;
 
-	memset(msgs, 0, sizeof(msgs));
-	for (int i = 0; i < RX_BATCH; i++) {
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = RTP_MAX_PACKET;
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_name = &srcs[i];
-	}
 	do {
 		for (int i = 0; i < RX_BATCH; i++)
-			msgs[i].msg_hdr.msg_namelen = sizeof(srcs[i]);
-		n = recvmmsg(leg->fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+			w->rx_msgs[i].msg_hdr.msg_namelen = sizeof(w->rx_srcs[i]);
+		n = recvmmsg(leg->fd, w->rx_msgs, RX_BATCH, MSG_DONTWAIT, NULL);
 		for (int i = 0; i < n && !leg->dead; i++) {
-			socklen_t srclen = msgs[i].msg_hdr.msg_namelen;
 			/* Symmetric RTP: answer to where the packets really come from. */
 			if (!leg->connected)
-				leg_latch(leg, &srcs[i], srclen);
-			leg_packet(leg, bufs[i], msgs[i].msg_len, now);
+				leg_latch(leg, &w->rx_srcs[i], w->rx_msgs[i].msg_hdr.msg_namelen);
+			leg_packet(leg, w->rx_bufs[i], w->rx_msgs[i].msg_len, now);
 		}
 	} while (n == RX_BATCH && !leg->dead);
+}
+
+/** Point the worker's recvmmsg(2) vectors at its buffers, once: every read reuses them. */
+static void worker_rx_init(struct media_worker *w)
+{
+	for (int i = 0; i < RX_BATCH; i++) {
+		w->rx_iov[i].iov_base = w->rx_bufs[i];
+		w->rx_iov[i].iov_len = RTP_MAX_PACKET;
+		w->rx_msgs[i].msg_hdr.msg_iov = &w->rx_iov[i];
+		w->rx_msgs[i].msg_hdr.msg_iovlen = 1;
+		w->rx_msgs[i].msg_hdr.msg_name = &w->rx_srcs[i];
+	}
 }
 
 /**
@@ -813,7 +817,7 @@ int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *a
 	struct media_engine *me;
 	int err;
 
-	if (!mep || !root || workers > MEDIA_WORKERS_MAX)
+	if (!mep || !root || workers > DL_MEDIA_WORKERS_MAX)
 		return EINVAL;
 	me = calloc(1, sizeof(*me));
 	if (!me)
@@ -839,6 +843,7 @@ int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *a
 		w->index = (unsigned)i;
 		w->timerfd = w->stopfd = w->epfd = -1;
 		pthread_mutex_init(&w->lock, NULL);
+		worker_rx_init(w);
 	}
 	err = 0;
 	for (size_t i = 0; !err && i < me->n_workers; i++) {

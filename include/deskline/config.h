@@ -89,6 +89,9 @@ struct dl_trunk {
 };
 
 /** Media settings (RTP). */
+/** Most media worker threads (media.workers). */
+#define DL_MEDIA_WORKERS_MAX 64
+
 struct dl_media_config {
 	char *address;             /**< local address RTP binds to and SDP announces */
 	uint16_t port_min;         /**< even, inclusive */

@@ -21,9 +21,6 @@
 struct media_engine;
 struct media_leg;
 
-/** Most worker threads an engine runs (media.workers). */
-#define MEDIA_WORKERS_MAX 64
-
 /** Callbacks of a leg. All are called from the su_root loop, never from inside a media_ call. */
 struct media_leg_handlers {
 	/** A DTMF digit was received (any of the three ways, merged). */
@@ -42,7 +39,7 @@ struct media_leg_handlers {
  * @param port_min  lowest RTP port (even)
  * @param port_max  highest RTP port
  * @param ptime_ms  packet time of what deskline sends, 10–60 ms
- * @param workers   0: media runs on @p root's loop; 1–MEDIA_WORKERS_MAX: that many threads, each
+ * @param workers   0: media runs on @p root's loop; 1–DL_MEDIA_WORKERS_MAX: that many threads, each
  *                  owning the legs given to it (with its own epoll set and ptime timerfd)
  * @return 0, EINVAL for bad arguments, ENOMEM, or an errno from epoll/eventfd/timerfd/threads.
  */

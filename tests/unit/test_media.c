@@ -147,6 +147,22 @@ static void on_play_done(struct media_leg *leg, void *arg)
 
 static const struct media_leg_handlers handlers = { .digit = on_digit, .play_done = on_play_done };
 
+/**
+ * Open a leg whose handlers record into @p s, on @p near's worker (NULL: any), sending @p codec
+ * to @p p (NULL: no remote yet).
+ */
+static struct media_leg *leg_open(struct seen *s, const struct media_leg *near,
+				  const struct peer *p, enum dl_codec codec)
+{
+	struct media_leg *leg;
+
+	ck_assert_int_eq(media_leg_alloc(&leg, me, near, false, &handlers, s), 0);
+	s->leg = leg;
+	if (p)
+		set_remote(leg, p, codec);
+	return leg;
+}
+
 /** Run the loop until *@p flag is non-zero or WAIT_MS pass. */
 static void run_until(const unsigned *flag)
 {
@@ -199,9 +215,7 @@ START_TEST(prompt_goes_out_at_ptime_then_play_done)
 			     .alaw = ulaw };
 	const struct prompt *list[] = { &pr };
 
-	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
-	s.leg = leg;
-	set_remote(leg, &p, DL_CODEC_PCMU);
+	leg = leg_open(&s, NULL, &p, DL_CODEC_PCMU);
 	media_leg_play(leg, list, 1, false);
 	run_until(&s.play_done);
 	ck_assert_uint_eq(s.play_done, 1);
@@ -246,9 +260,7 @@ START_TEST(new_play_cancels_unreported_play_done)
 			     .alaw = ulaw };
 	const struct prompt *list[] = { &pr };
 
-	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
-	s.leg = leg;
-	set_remote(leg, &p, DL_CODEC_PCMU);
+	leg = leg_open(&s, NULL, &p, DL_CODEC_PCMU);
 	media_leg_play(leg, list, 1, false);
 	/* Let the clock finish the one-frame prompt without running the loop's handlers (with
 	 * workers the end is queued; on the loop nothing runs at all), then play again: the end of
@@ -275,9 +287,7 @@ START_TEST(rfc4733_key_reaches_handler_once)
 	struct seen s = { 0 };
 	struct media_leg *leg;
 
-	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
-	s.leg = leg;
-	set_remote(leg, &p, DL_CODEC_PCMU);
+	leg = leg_open(&s, NULL, &p, DL_CODEC_PCMU);
 	send_key(&p, leg, '7', 100);
 	run_until(&s.n_digits);
 	run_for(100);
@@ -299,8 +309,7 @@ START_TEST(info_digit_reaches_handler_from_the_loop)
 	struct media_leg *leg;
 	static const char body[] = "Signal=4\r\nDuration=160\r\n";
 
-	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
-	s.leg = leg;
+	leg = leg_open(&s, NULL, NULL, DL_CODEC_PCMU);
 	ck_assert_int_eq(media_leg_info(leg, "application/dtmf-relay", body, strlen(body)), 0);
 	ck_assert_uint_eq(s.n_digits, 0); /* not from inside the call */
 	run_until(&s.n_digits);
@@ -318,9 +327,7 @@ START_TEST(leg_freed_in_its_digit_handler)
 	struct seen s = { .free_in_digit = true };
 	struct media_leg *leg;
 
-	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
-	s.leg = leg;
-	set_remote(leg, &p, DL_CODEC_PCMU);
+	leg = leg_open(&s, NULL, &p, DL_CODEC_PCMU);
 	send_key(&p, leg, '1', 10);
 	send_key(&p, leg, '2', 20);
 	run_until(&s.n_digits);
@@ -340,9 +347,7 @@ START_TEST(leg_freed_with_events_queued)
 	struct seen s = { 0 };
 	struct media_leg *leg;
 
-	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
-	s.leg = leg;
-	set_remote(leg, &p, DL_CODEC_PCMU);
+	leg = leg_open(&s, NULL, &p, DL_CODEC_PCMU);
 	ck_assert_int_eq(media_leg_info(leg, "application/dtmf", "9", 1), 0);
 	media_leg_free(leg);
 	run_for(50);
@@ -378,9 +383,7 @@ START_TEST(latches_to_the_source_then_relatches_after_silence)
 			     .alaw = ulaw };
 	const struct prompt *list[] = { &pr };
 
-	ck_assert_int_eq(media_leg_alloc(&leg, me, NULL, false, &handlers, &s), 0);
-	s.leg = leg;
-	set_remote(leg, &sdp, DL_CODEC_PCMU);
+	leg = leg_open(&s, NULL, &sdp, DL_CODEC_PCMU);
 	media_leg_play(leg, list, 1, true);
 	/* Before any packet: to the SDP's address. */
 	ck_assert_int_gt(peer_recv(&sdp, buf, sizeof(buf), WAIT_MS), 0);
@@ -429,13 +432,9 @@ START_TEST(bridge_relays_both_ways_and_transcodes)
 	struct seen sa = { 0 }, sb = { 0 };
 	struct media_leg *a, *b;
 
-	ck_assert_int_eq(media_leg_alloc(&a, me, NULL, false, &handlers, &sa), 0);
-	ck_assert_int_eq(media_leg_alloc(&b, me, a, false, &handlers, &sb), 0);
-	sa.leg = a;
-	sb.leg = b;
+	a = leg_open(&sa, NULL, &pa, DL_CODEC_PCMU);
+	b = leg_open(&sb, a, &pb, DL_CODEC_PCMA);
 	ck_assert_uint_eq(media_engine_legs(me), 2);
-	set_remote(a, &pa, DL_CODEC_PCMU);
-	set_remote(b, &pb, DL_CODEC_PCMA);
 	ck_assert_int_eq(media_bridge(a, b, true), 0);
 
 	uint8_t in[RTP_HEADER_SIZE + FRAME], buf[1500];
@@ -479,9 +478,9 @@ START_TEST(bridge_of_legs_on_two_workers_refused)
 	struct seen s1 = { 0 }, s2 = { 0 };
 	struct media_leg *a, *c;
 
-	ck_assert_int_eq(media_leg_alloc(&a, me, NULL, false, &handlers, &s1), 0);
+	a = leg_open(&s1, NULL, NULL, DL_CODEC_PCMU);
 	/* Opened without a near leg: goes to the other worker, which has none. */
-	ck_assert_int_eq(media_leg_alloc(&c, me, NULL, false, &handlers, &s2), 0);
+	c = leg_open(&s2, NULL, NULL, DL_CODEC_PCMU);
 	ck_assert_int_eq(media_bridge(a, c, true), EXDEV);
 	ck_assert_int_eq(media_bridge(a, NULL, false), 0);
 	media_leg_free(a);
@@ -497,7 +496,7 @@ START_TEST(bad_arguments)
 	ck_assert_int_eq(su_init(), 0);
 	su_root_t *r = su_root_create(NULL);
 	ck_assert_int_eq(media_engine_alloc(&e, r, "127.0.0.1", 30000, 30100, 20,
-					    MEDIA_WORKERS_MAX + 1), EINVAL);
+					    DL_MEDIA_WORKERS_MAX + 1), EINVAL);
 	ck_assert_int_eq(media_engine_alloc(&e, r, "not-an-ip", 30000, 30100, 20, 0), EINVAL);
 	ck_assert_int_eq(media_engine_alloc(&e, r, "127.0.0.1", 30000, 30100, 5, 1), EINVAL);
 	ck_assert_ptr_null(e);
