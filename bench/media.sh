@@ -120,9 +120,9 @@ if [ "$mode" = menu ]; then
 	peer_a=$rtpload_pid
 	peers=("$peer_a")
 else
-	bench_start_rtpload "$load_cpu" "$port_a" "$status_a" -e -d 1
+	bench_start_rtpload "$load_cpu" "$port_a" "$status_a" -e -T -d 1
 	peer_a=$rtpload_pid
-	bench_start_rtpload "$load_cpu" "$port_b" "$status_b" -e
+	bench_start_rtpload "$load_cpu" "$port_b" "$status_b" -e -T
 	peer_b=$rtpload_pid
 	peers=("$peer_a" "$peer_b")
 	bench_start_trunk "$load_cpu" "$trunk_port" "$mp_b" "$port_b"
@@ -130,8 +130,9 @@ fi
 rss_start=$(status_kb "$dl_pid" VmRSS)
 printf "mode %s; deskline pid %s on CPU %s, sipp + RTP peers on CPU %s; work folder %s\n" \
 	"$mode" "$dl_pid" "$deskline_cpu" "$load_cpu" "$T"
-printf "%6s %6s %7s %9s %6s %6s %8s %8s %8s %8s %7s %6s %6s %6s %9s\n" calls rtp-up pkts \
-	lost late p50-us p99-us max-us jit-us dl-cpu rcvbuf peers sipp gen-late rss-kB
+printf "%6s %6s %7s %9s %6s %6s %8s %8s %8s %8s %7s %6s %6s %6s %9s %8s %8s %6s\n" calls \
+	rtp-up pkts lost late p50-us p99-us max-us jit-us dl-cpu rcvbuf peers sipp gen-late rss-kB \
+	tr99-us trmax-us held
 
 clean=0
 stop_reason="every step was clean, so the highest number tried is a lower bound"
@@ -196,7 +197,8 @@ for n in $steps; do
 	[ -z "$perf_pid" ] || wait "$perf_pid" || true
 
 	# The window's figures, both peers together (the worse of the two for maxima).
-	read -r pkts lost late p50 p99 pmax jit tick_late <<<"$(python3 - "$T/window-$n-a.status" \
+	read -r pkts lost late p50 p99 pmax jit tick_late transits tr_p99 tr_max tr_late \
+		<<<"$(python3 - "$T/window-$n-a.status" \
 		"$T/window-$n-b.status" <<'PY'
 import sys
 rows = []
@@ -208,7 +210,9 @@ for path in sys.argv[1:]:
 num = lambda k: [float(r[k]) for r in rows]
 print(int(sum(num("w_rx"))), int(sum(num("w_lost"))), int(sum(num("w_late"))),
       int(max(num("w_int_p50_us"))), int(max(num("w_int_p99_us"))), int(max(num("w_int_max_us"))),
-      int(max(num("w_jitter_max_us"))), int(max(num("w_tick_late_max_us"))))
+      int(max(num("w_jitter_max_us"))), int(max(num("w_tick_late_max_us"))),
+      int(sum(num("w_transits"))), int(max(num("w_transit_p99_us"))),
+      int(max(num("w_transit_max_us"))), int(sum(num("w_transit_late"))))
 PY
 )"
 	wall_ms=$((t1 - t0))
@@ -227,18 +231,26 @@ PY
 	sipp_s=$(( (children_ms - child0) / 1000 ))
 	rss_points+=("$n $rss")
 
-	printf "%6s %6s %7s %9s %6s %6s %8s %8s %8s %7s%% %6s %5s%% %5ss %6sus %9s\n" "$n" "$up" \
-		"$pkts" "$lost" "$late" "$p50" "$p99" "$pmax" "$jit" "$dl_pct" "$drops" "$peer_pct" \
-		"$sipp_s" "$tick_late" "$rss"
+	printf "%6s %6s %7s %9s %6s %6s %8s %8s %8s %7s%% %6s %5s%% %5ss %6sus %9s %8s %8s %6s\n" \
+		"$n" "$up" "$pkts" "$lost" "$late" "$p50" "$p99" "$pmax" "$jit" "$dl_pct" "$drops" \
+		"$peer_pct" "$sipp_s" "$tick_late" "$rss" "$tr_p99" "$tr_max" "$tr_late"
 	row=("$n" "$up" "$ok" "$failed" "$retrans" "$pkts" "$lost" "$late" "$p50" "$p99" "$pmax"
 	     "$jit" "$dl_pct" "$drops" "$peer_pct" "$tick_late" "$rss")
+	[ "$mode" = menu ] || row+=("$transits" "$tr_p99" "$tr_max" "$tr_late")
 	rows+=("$(printf '| %s ' "${row[@]}")|")
 
 	why=()
 	[ "$up" -ge "$n" ] || why+=("only $up of $n calls had RTP flowing")
 	[ "$failed" -eq 0 ] || why+=("$failed calls failed in sipp")
 	[ "$lost" -eq 0 ] || why+=("$lost packets lost")
-	[ "$late" -eq 0 ] || why+=("$late packets late (interval > 40 ms)")
+	if [ "$mode" = menu ]; then
+		[ "$late" -eq 0 ] || why+=("$late packets late (interval > 40 ms)")
+	else
+		# A relay sends when the far end's packet arrives: its intervals are the peers' own
+		# timing plus deskline's. Its deadline is the transit: forwarded before the next is due.
+		[ "$transits" -gt 0 ] || why+=("no stamped packet came through (transit not measured)")
+		[ "$tr_late" -eq 0 ] || why+=("$tr_late packets held longer than 20 ms (transit)")
+	fi
 	[ "$drops" -eq 0 ] || why+=("$drops UDP receive-buffer drops")
 	awk -v c="$dl_pct" -v m="$cpu_limit" 'BEGIN { exit !(c >= m) }' &&
 		why+=("deskline's CPU ${dl_pct}% busy (≥ ${cpu_limit}%)")
@@ -296,10 +308,20 @@ the window (100% = one core); *RcvbufErrors* UDP receive-buffer drops on the mac
 window; *peers CPU%* the RTP peers' CPU; *peer timer late µs* how late the peers' own 20 ms
 timer ran at worst (their health, not deskline's); *VmRSS kB* deskline's memory while holding
 the calls.
+
+Bridged calls have no clock of deskline's own: a relay sends each packet when the far end's
+arrives, so the intervals the peers measure are the other peer's timing plus deskline's (a peer
+tick 30 ms late is a "late" interval deskline did not cause). There the peers stamp every packet
+with its send time (`rtpload -T`, CLOCK_MONOTONIC in the first 12 payload bytes, which the relay
+passes on), and the deadline is the *transit*, the peer's send to the other peer's kernel
+queue through deskline: a step is clean when no packet was held longer than one packet time
+(20 ms), the time the next one was due. *stamped* packets that carried a stamp; *transit
+p99/max µs*; *held > 20 ms* the packets over the deadline. The late intervals are still shown.
 EOF
 columns=("calls" "RTP up" "sipp ok" "sipp failed" "sipp retrans" "packets" "lost" "late"
 	 "interval p50 µs" "interval p99 µs" "interval max µs" "jitter µs" "deskline CPU%"
 	 "RcvbufErrors" "peers CPU%" "peer timer late µs" "VmRSS kB")
+[ "$mode" = menu ] || columns+=("stamped" "transit p99 µs" "transit max µs" "held > 20 ms")
 {
 	echo "### $started_utc — concurrent $mode calls, media.workers = $workers, deskline on CPU $deskline_cpu"
 	echo

@@ -2,7 +2,7 @@
  * @file rtpload.c  The far end of every benchmark call's RTP: counts and times what deskline sends,
  *                  answers with a telephone-event digit, and streams audio back at 20 ms.
  *
- *   rtpload -p PORT -s STATUS_FILE [-d DIGIT] [-e] [-t PTIME_MS] [-c CPU_NOTE]
+ *   rtpload -p PORT -s STATUS_FILE [-d DIGIT] [-e] [-T] [-t PTIME_MS]
  *
  * One UDP socket on 127.0.0.1:PORT is the audio address of every call's SDP (the benchmark's
  * sipp scenarios put PORT in their offers and answers). deskline sends each call leg's RTP from
@@ -16,6 +16,11 @@
  *             -20 dBm0, in the payload type deskline sends) back to its source every PTIME_MS,
  *             all streams from one clock in one sendmmsg(2) per batch, until the stream has been
  *             silent for 3 s (the call ended).
+ *   -T        stamp every audio packet sent: its first 12 payload bytes are "DLts" and the
+ *             CLOCK_MONOTONIC time of the send, ns (big-endian). A relay passes the payload on
+ *             unchanged, so the peer that receives it — another rtpload on this machine, same
+ *             clock — knows how long the packet spent between the two ("transit"). Stamped
+ *             audio is not a clean tone: for bridged calls, not for the menu's DTMF detector.
  *
  * Every 200 ms one line of NAME=VALUE pairs is written to STATUS_FILE (replaced atomically):
  * totals since the start, and "w_" figures since the last SIGUSR1 (the measurement window):
@@ -33,6 +38,11 @@
  *   w_tx, w_txerr    audio packets sent / refused in the window
  *   w_tick_late_max_us, w_ticks_late  how late our own send timer ran (max, and ticks more than
  *                5 ms late): the generator's health, not deskline's
+ *   w_transits   stamped packets received (sent by a -T peer and relayed)
+ *   w_transit_p50_us, w_transit_p99_us, w_transit_max_us  their transit: from the peer's send to
+ *                the kernel queueing them here, through the relay
+ *   w_transit_late  stamped packets whose transit was longer than PTIME_MS: the relay held a
+ *                packet past the time the next one was due
  *
  * Sends only to the sources of packets it received (deskline on loopback). Runs until SIGTERM.
  */
@@ -65,6 +75,7 @@
 #define ACTIVE_NS     1000000000LL
 #define STATUS_EVERY_NS 200000000LL
 #define POLL_NS       1000000LL    /* read the socket every 1 ms */
+#define STAMP_LEN     12           /* "DLts" + 8-byte send time */
 
 struct stream {
 	bool used;
@@ -90,6 +101,9 @@ struct window {
 	double jitter_max;         /* timestamp units */
 	uint64_t hist[HIST_BINS];
 	int64_t int_max_ns;
+	uint64_t transits, transit_late;
+	uint64_t transit_hist[HIST_BINS];
+	int64_t transit_max_ns;
 };
 
 static struct stream *streams;    /* indexed by deskline's source port */
@@ -99,6 +113,8 @@ static uint64_t rx_total, n_streams, n_digits, tx_total, txerr_total;
 static struct window win;
 static volatile sig_atomic_t stop_flag, reset_flag;
 static unsigned ptime_ms = 20;
+static bool stamp;
+static const uint8_t stamp_magic[4] = { 'D', 'L', 't', 's' };
 static uint8_t tone_ulaw[SAMPLES_MAX], tone_alaw[SAMPLES_MAX];
 
 static int64_t now_ns(void)
@@ -238,6 +254,22 @@ static void on_packet(int fd, const uint8_t *buf, size_t len, const struct socka
 
 	rx_total++;
 	win.rx++;
+	if ((pt == 0 || pt == 8) && len >= RTP_HDR + STAMP_LEN &&
+	    memcmp(buf + RTP_HDR, stamp_magic, sizeof(stamp_magic)) == 0) {
+		int64_t sent = 0;
+		for (int i = 0; i < 8; i++)
+			sent = (int64_t)((uint64_t)sent << 8 | buf[RTP_HDR + 4 + i]);
+		int64_t transit = now - sent;
+		if (transit < 0)
+			transit = 0;
+		win.transits++;
+		if (transit > (int64_t)ptime_ms * 1000000LL)
+			win.transit_late++;
+		int64_t bin = transit / (HIST_BIN_US * 1000LL);
+		win.transit_hist[bin >= HIST_BINS ? HIST_BINS - 1 : bin]++;
+		if (transit > win.transit_max_ns)
+			win.transit_max_ns = transit;
+	}
 	if (!s->used || s->ssrc != ssrc) {
 		/* A new call on this port. */
 		send_list_remove(port);
@@ -323,6 +355,14 @@ static void tick(int fd, int64_t now)
 			msgs[n].msg_hdr.msg_name = &s->peer;
 			msgs[n].msg_hdr.msg_namelen = sizeof(s->peer);
 		}
+		if (stamp) {
+			int64_t t = now_ns();
+			for (size_t k = 0; k < n; k++) {
+				memcpy(pkts[k] + RTP_HDR, stamp_magic, sizeof(stamp_magic));
+				for (int b = 0; b < 8; b++)
+					pkts[k][RTP_HDR + 4 + b] = (uint8_t)((uint64_t)t >> (56 - 8 * b));
+			}
+		}
 		size_t done = 0;
 		while (done < n) {
 			int r = sendmmsg(fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
@@ -339,13 +379,14 @@ static void tick(int fd, int64_t now)
 	}
 }
 
-static int64_t hist_pct(double q)
+/** The @p q quantile of a histogram of @p count values in HIST_BIN_US bins, µs (bin's top). */
+static int64_t hist_pct(const uint64_t *hist, uint64_t count, double q)
 {
-	uint64_t want = (uint64_t)ceil(q * (double)win.intervals), seen = 0;
-	if (win.intervals == 0)
+	uint64_t want = (uint64_t)ceil(q * (double)count), seen = 0;
+	if (count == 0)
 		return 0;
 	for (int i = 0; i < HIST_BINS; i++) {
-		seen += win.hist[i];
+		seen += hist[i];
 		if (seen >= want)
 			return (int64_t)(i + 1) * HIST_BIN_US;
 	}
@@ -366,16 +407,23 @@ static void write_status(const char *path, int64_t now)
 	fprintf(f, "rx=%llu streams=%llu active=%zu digits=%llu tx=%llu txerr=%llu w_s=%.2f w_rx=%llu "
 		"w_lost=%llu w_late=%llu w_intervals=%llu w_int_p50_us=%lld w_int_p99_us=%lld "
 		"w_int_p999_us=%lld w_int_max_us=%lld w_jitter_max_us=%.0f w_tx=%llu w_txerr=%llu "
-		"w_tick_late_max_us=%lld w_ticks_late=%llu\n",
+		"w_tick_late_max_us=%lld w_ticks_late=%llu w_transits=%llu w_transit_p50_us=%lld "
+		"w_transit_p99_us=%lld w_transit_max_us=%lld w_transit_late=%llu\n",
 		(unsigned long long)rx_total, (unsigned long long)n_streams, active,
 		(unsigned long long)n_digits, (unsigned long long)tx_total,
 		(unsigned long long)txerr_total, (double)(now - win.start_ns) / 1e9,
 		(unsigned long long)win.rx, (unsigned long long)win.lost,
 		(unsigned long long)win.late, (unsigned long long)win.intervals,
-		(long long)hist_pct(0.5), (long long)hist_pct(0.99), (long long)hist_pct(0.999),
+		(long long)hist_pct(win.hist, win.intervals, 0.5),
+		(long long)hist_pct(win.hist, win.intervals, 0.99),
+		(long long)hist_pct(win.hist, win.intervals, 0.999),
 		(long long)(win.int_max_ns / 1000), win.jitter_max * 1e6 / 8000.0,
 		(unsigned long long)win.tx, (unsigned long long)win.txerr,
-		(long long)(win.tick_late_max_ns / 1000), (unsigned long long)win.ticks_late);
+		(long long)(win.tick_late_max_ns / 1000), (unsigned long long)win.ticks_late,
+		(unsigned long long)win.transits,
+		(long long)hist_pct(win.transit_hist, win.transits, 0.5),
+		(long long)hist_pct(win.transit_hist, win.transits, 0.99),
+		(long long)(win.transit_max_ns / 1000), (unsigned long long)win.transit_late);
 	fclose(f);
 	rename(tmp, path);
 }
@@ -415,7 +463,7 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: rtpload -p PORT -s STATUS_FILE [-d DIGIT] [-e] [-t PTIME_MS]\n");
+	fprintf(stderr, "usage: rtpload -p PORT -s STATUS_FILE [-d DIGIT] [-e] [-T] [-t PTIME_MS]\n");
 	exit(2);
 }
 
@@ -426,12 +474,13 @@ int main(int argc, char **argv)
 	char digit = 0;
 	bool echo = false;
 
-	while ((opt = getopt(argc, argv, "p:s:d:et:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:s:d:eTt:")) != -1) {
 		switch (opt) {
 		case 'p': port = atoi(optarg); break;
 		case 's': status = optarg; break;
 		case 'd': digit = optarg[0]; break;
 		case 'e': echo = true; break;
+		case 'T': stamp = true; break;
 		case 't': ptime_ms = (unsigned)atoi(optarg); break;
 		default: usage();
 		}

@@ -14,6 +14,8 @@
 #   7. bench/soak.sh                     memory over a million calls at half the clean CPS
 #   8. parts 1, 3 and 4 again on two cores: deskline with media.workers = 2 on CPUs 0 and 1
 #      (--workers 2 --cpus 0,1), sharing CPU 1 with its load generators
+#   9. bench/udp_floor.sh                the kernel's own cost per RTP packet on loopback, without
+#                                        deskline: the most calls one core could carry
 # and last a summary section — every figure against its target, and the ratio of deskline's CPS
 # to Kamailio's — also appended to docs/BENCHMARKS.md. --quick: shorter steps and a soak of
 # 100,000 calls, to try the suite out (the summary says so).
@@ -77,6 +79,7 @@ part menu2 "$bench/media.sh" "${two[@]}" --mode menu --calls "$menu_calls 3500 4
 	--settle-s "$settle" --window-s "$window" --deskline "$deskline_src"
 part bridged2 "$bench/media.sh" "${two[@]}" --mode bridged --calls "$bridged_calls 3000" \
 	--settle-s "$settle" --window-s "$window" --deskline "$deskline_src"
+part floor "$bench/udp_floor.sh"
 
 # The summary: each figure from its part's own output.
 kam=$(sed -n 's/^highest clean rate of kamailio: \([0-9]*\) calls.*/\1/p' "$logs/kamailio.log")
@@ -92,6 +95,7 @@ bridged2=$(sed -n 's/^highest clean number of concurrent bridged calls: \([0-9]*
 why() { sed -n 's/^highest clean [^;]*; \(.*\)/\1/p' "$1" | head -n1; }
 kib_menu=$(sed -n 's/.*slope \([0-9.n/a]*\) KiB per held call.*/\1/p' "$logs/menu.log")
 kib_bridged=$(sed -n 's/.*slope \([0-9.n/a]*\) KiB per held call.*/\1/p' "$logs/bridged.log")
+floor_calls=$(sed -n 's/^most calls within 80% of one core on these calls alone: //p' "$logs/floor.log")
 claim_p99=$(awk '$1 == "claim" { print $4 }' "$logs/hunt.log" | head -n1)
 queue=$(sed -n 's/^highest clean rate: \([0-9]*\) calls.*/\1/p' "$logs/queue.log")
 drift=$(sed -n 's/^\*\*drift: \([-0-9.n/a]*\)%.*/\1/p' "$logs/soak.log")
@@ -130,6 +134,8 @@ EOF
 	echo "| RSS per held call (menu / bridged) | $kib_menu / $kib_bridged KiB | ≤ 32 KiB | $(verdict "$kib_menu" "<=" 32) / $(verdict "$kib_bridged" "<=" 32) |"
 	echo "| RSS drift over the soak ($soak_calls calls at $soak_rate/s) | $drift % | < 5% | $(verdict "$(abs "$drift")" "<=" 4.99) |"
 	echo
+	echo "- kernel floor (\`bench/udp_floor.sh\`, no deskline): $(sed -n 's/^kernel per packet //p' "$logs/floor.log");" \
+	     "within 80% of one core these system calls alone allow at most: $floor_calls calls"
 	echo "- two cores, CPS: $(why "$logs/cps2.log")"
 	echo "- two cores, menu: $(why "$logs/menu2.log")"
 	echo "- two cores, bridged: $(why "$logs/bridged2.log")"

@@ -10,7 +10,6 @@
  * was cancelled) are unbound from the call and destroyed by call_nua_event() when they end.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1271,13 +1270,6 @@ static void sweep_cb(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 			}
 		}
 	}
-	/* Finished SIP transactions are kept for 32 s (RFC 3261 timer J) and freed then, but glibc
-	 * keeps the freed memory: once a peak is over give it back to the system. Trimming a large
-	 * heap takes the loop for milliseconds, so only when the line is quiet. */
-	static unsigned sweeps;
-	if (++sweeps % 30 == 0 && app->n_calls < 8)
-		malloc_trim(0);
-
 	if (app->draining && app->n_calls == 0) {
 		log_notice(NULL, "drained: no calls left, shutting down");
 		app->draining = false;

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "deskline/call.h"
 #include "deskline/cdr.h"
+#include "deskline/heap.h"
 #include "deskline/log.h"
 #include "deskline/media.h"
 #include "deskline/presence.h"
@@ -34,6 +35,8 @@
 #define SYSCONFDIR "/etc"
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/deskline/deskline.conf"
+/** How often freed heap pages go back to the system (heap.h): ms. */
+#define HEAP_TRIM_INTERVAL_MS 10000
 
 static int signal_pipe[2] = { -1, -1 };
 
@@ -278,6 +281,7 @@ int main(int argc, char **argv)
 	struct dl_config_errors errs = { 0 };
 	su_wait_t sigwait;
 	int sigreg = -1;
+	struct heap_trimmer *trimmer = NULL;
 	struct signal_ctx sc = { 0 };
 	int c, err, rc = 1;
 
@@ -356,6 +360,10 @@ int main(int argc, char **argv)
 		goto out_sip;
 	if (call_sweep_start(&app) != 0)
 		goto out_sip;
+	err = heap_trimmer_start(&trimmer, HEAP_TRIM_INTERVAL_MS);
+	if (err)
+		log_warn(NULL, "heap trimmer not started (%s): freed memory stays resident",
+			 strerror(err));
 
 	sc.app = &app;
 	sc.config_path = config_path;
@@ -380,6 +388,13 @@ int main(int argc, char **argv)
 	if (pidfile)
 		unlink(pidfile);
  out_sip:
+	if (trimmer) {
+		struct heap_trim_stats hs;
+		heap_trimmer_stats(trimmer, &hs);
+		log_info(NULL, "heap: %llu trims gave memory back, longest %llu us",
+			 (unsigned long long)hs.released, (unsigned long long)hs.max_us);
+		heap_trimmer_stop(trimmer);
+	}
 	if (sigreg >= 0)
 		su_root_deregister(app.root, sigreg);
 	if (app.sweep)
