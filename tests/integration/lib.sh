@@ -29,10 +29,21 @@ PY
 
 # A free even port with room for a small RTP range above it.
 free_rtp_base() {
-	python3 - <<'PY'
-import socket, random
+	python3 - "${T:+$T/rtp-bases}" <<'PY'
+import socket, random, sys
+# Ranges already handed out in this test: deskline's and each sipp's bind their ports only when a
+# call starts, so a range that is free now may be someone's in a second.
+taken_path = sys.argv[1] if len(sys.argv) > 1 else ""
+taken = []
+if taken_path:
+    try:
+        taken = [int(line) for line in open(taken_path) if line.strip()]
+    except OSError:
+        pass
 for _ in range(500):
     base = random.randrange(30000, 60000, 2)
+    if any(abs(base - t) < 40 for t in taken):
+        continue
     ok = True
     socks = []
     for p in range(base, base + 40):
@@ -47,6 +58,9 @@ for _ in range(500):
     for s in socks:
         s.close()
     if ok:
+        if taken_path:
+            with open(taken_path, "a") as f:
+                f.write("%d\n" % base)
         print(base); break
 PY
 }
