@@ -25,7 +25,8 @@ struct heap_trim_stats {
 };
 
 /**
- * Start a thread that calls malloc_trim(0) every @p interval_ms.
+ * Start a thread that calls malloc_trim(0) every @p interval_ms; the first trim comes one
+ * interval after the start. The thread blocks every signal (thread.h).
  *
  * @param tp           on success *tp is the trimmer (stop and free: heap_trimmer_stop)
  * @param interval_ms  time between trims, ms (> 0)
@@ -35,11 +36,17 @@ int heap_trimmer_start(struct heap_trimmer **tp, unsigned interval_ms);
 
 /**
  * Ask the thread to end, wait for it (a trim under way finishes first) and free the trimmer.
- * NULL is ignored.
+ *
+ * @param t  the trimmer (freed here); NULL is ignored
  */
 void heap_trimmer_stop(struct heap_trimmer *t);
 
-/** Copy the trimmer's counters into @p st (safe while it runs). */
+/**
+ * Read the trimmer's counters; safe from any thread while it runs.
+ *
+ * @param t   the trimmer (borrowed)
+ * @param st  receives a copy of the counters (caller's storage)
+ */
 void heap_trimmer_stats(struct heap_trimmer *t, struct heap_trim_stats *st);
 
 #endif
