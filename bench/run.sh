@@ -20,7 +20,7 @@
 # to Kamailio's — also appended to docs/BENCHMARKS.md. --quick: shorter steps and a soak of
 # 100,000 calls, to try the suite out (the summary says so).
 #
-# About 80 minutes (--quick: about 25). Every benchmark but part 8 puts deskline (or Kamailio) on
+# About 50 minutes (--quick: about 25). Every benchmark but part 8 puts deskline (or Kamailio) on
 # CPU 0 and its load on CPU 1; nothing else should run meanwhile. Logs of each part: the printed
 # folder.
 set -euo pipefail
@@ -110,7 +110,8 @@ cat >"$logs/doc-intro.md" <<'EOF'
 targets: first on one core of this machine for deskline (the load generators on the other), then
 the CPS and concurrency figures again with two media threads (`media.workers = 2`) and deskline
 on both cores — where the load generators share CPU 1 with it, so a two-core figure is a lower
-bound whenever the load generator's CPU is the limit (the "stopped" reason says).
+bound whenever the load generator's CPU is the limit (the "stopped" reason says) — and last the
+kernel's floor per RTP packet (`bench/udp_floor.sh`).
 EOF
 {
 	title="### $started_utc — suite"

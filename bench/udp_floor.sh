@@ -83,9 +83,10 @@ EOF
 	echo "- machine: $(bench_machine); load average before the run: $loadavg; kernel $(uname -r)"
 	echo "- command: \`$cmdline\` ($sockets sockets, $rounds rounds, median of 3 runs; all runs:" \
 	     "$(tr '\n' ';' <"$T/runs.txt" | sed 's/;$//; s/;/; /g'))"
-	echo "- **send ${send_ns} ns + receive ${recv_ns} ns = ${pkt_us} µs per packet**"
+	echo "- **send ${send_ns} ns + receive ${recv_ns} ns = ${pkt_us} µs per packet received and sent on**"
 	echo "- at most, within 80% of one core and with nothing else done: **$menu_calls menu calls**" \
-	     "(100 packets/s each), **$bridged_calls bridged calls** (200 packets/s each)"
+	     "(50 packets in and 50 out a second each), **$bridged_calls bridged calls** (100 in and" \
+	     "100 out each)"
 } >"$T/doc-section.md"
 # shellcheck disable=SC2016 # the backquotes are Markdown
 bench_doc_append 'Kernel floor per RTP packet (`bench/udp_floor.sh`)' "$T/doc-intro.md" \
