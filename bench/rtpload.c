@@ -238,6 +238,16 @@ static void send_list_remove(uint16_t port)
 	s->sending = false;
 }
 
+/** Count @p ns in a histogram of HIST_BIN_US bins (the last takes the rest) and in its maximum. */
+static void hist_add(uint64_t *hist, int64_t *max_ns, int64_t ns)
+{
+	int64_t bin = ns / (HIST_BIN_US * 1000LL);
+
+	hist[bin >= HIST_BINS ? HIST_BINS - 1 : bin]++;
+	if (ns > *max_ns)
+		*max_ns = ns;
+}
+
 static void on_packet(int fd, const uint8_t *buf, size_t len, const struct sockaddr_in *src,
 		      int64_t now, char digit, bool echo)
 {
@@ -265,10 +275,7 @@ static void on_packet(int fd, const uint8_t *buf, size_t len, const struct socka
 		win.transits++;
 		if (transit > (int64_t)ptime_ms * 1000000LL)
 			win.transit_late++;
-		int64_t bin = transit / (HIST_BIN_US * 1000LL);
-		win.transit_hist[bin >= HIST_BINS ? HIST_BINS - 1 : bin]++;
-		if (transit > win.transit_max_ns)
-			win.transit_max_ns = transit;
+		hist_add(win.transit_hist, &win.transit_max_ns, transit);
 	}
 	if (!s->used || s->ssrc != ssrc) {
 		/* A new call on this port. */
@@ -300,10 +307,7 @@ static void on_packet(int fd, const uint8_t *buf, size_t len, const struct socka
 			win.intervals++;
 			if (interval > 2LL * ptime_ms * 1000000LL)
 				win.late++;
-			int64_t bin = interval / (HIST_BIN_US * 1000LL);
-			win.hist[bin >= HIST_BINS ? HIST_BINS - 1 : bin]++;
-			if (interval > win.int_max_ns)
-				win.int_max_ns = interval;
+			hist_add(win.hist, &win.int_max_ns, interval);
 			/* RFC 3550 §6.4.1: D = (Rj - Ri) - (Sj - Si), J += (|D| - J) / 16. */
 			double d = (double)interval * 8000.0 / 1e9 - (double)(int32_t)(ts - s->last_ts);
 			s->jitter += (fabs(d) - s->jitter) / 16.0;

@@ -45,7 +45,6 @@ done
 
 bench_need udp_floor gcc taskset awk
 bench_workdir udp-floor
-ulimit -n "$(ulimit -Hn)"
 gcc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes "$bench/udp_cost.c" -o "$T/udp_cost"
 
