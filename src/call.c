@@ -599,7 +599,7 @@ void call_from_header(struct call *call, char *buf, size_t size, const char *use
 int call_open_b_leg(struct call *call, struct leg *b, const char *uri, const char *to,
 		    const char *from, const char *headers)
 {
-	int err = media_leg_alloc(&b->media, call->app->media, call->a.media, false,
+	int err = media_leg_alloc(&b->media, call->app->media, call->a.media, DL_INBAND_OFF,
 				  &call_leg_handlers, call);
 
 	if (err) {
@@ -932,7 +932,7 @@ void call_reject(struct call *call, int status, const char *phrase)
 		nua_respond(call->a.nh, status, phrase, TAG_END());
 }
 
-int call_a_setup(struct call *call, sip_t const *sip, bool inband)
+int call_a_setup(struct call *call, sip_t const *sip, enum dl_inband_dtmf inband)
 {
 	int status = 0;
 	const char *phrase = NULL;

@@ -99,7 +99,7 @@ bool clerk_incoming(struct app *app, nua_t *nua, nua_handle_t *nh, sip_t const *
 		call->feature_state = state;
 		log_info(call->call_id, "clerk %s dialled %s (%s)", from->id, user,
 			 agent_state_name(state));
-		if (call_a_setup(call, sip, false) != 0)
+		if (call_a_setup(call, sip, DL_INBAND_OFF) != 0)
 			return true;
 		call_a_answer(call);
 		return true;
@@ -113,7 +113,7 @@ bool clerk_incoming(struct app *app, nua_t *nua, nua_handle_t *nh, sip_t const *
 		call_reject(call, 486, "Busy Here");
 		return true;
 	}
-	if (call_a_setup(call, sip, false) != 0)
+	if (call_a_setup(call, sip, DL_INBAND_OFF) != 0)
 		return true;
 	start_direct(call);
 	return true;

@@ -116,7 +116,7 @@ struct call {
 int call_alloc(struct call **callp, struct app *app, nua_t *nua, nua_handle_t *nh,
 	       sip_t const *sip);
 void call_reject(struct call *call, int status, const char *phrase);
-int call_a_setup(struct call *call, sip_t const *sip, bool inband);
+int call_a_setup(struct call *call, sip_t const *sip, enum dl_inband_dtmf inband);
 void call_a_answer(struct call *call);
 uint64_t call_wall_ms(void);
 void call_copy_str(char *dst, size_t size, const char *src);

@@ -1008,6 +1008,31 @@ static void parse_log_level(struct loader *ld, const struct key *k, const config
 		*field = level;
 }
 
+/**
+ * media.inband_dtmf: true (always), false (never) or "auto" (only for callers whose SDP has no
+ * telephone-event, as Asterisk's dtmf_mode=auto). Absent: "auto".
+ */
+static void parse_inband_dtmf(struct loader *ld, const struct key *k, const config_setting_t *s,
+			      const config_setting_t *grp, const char *where, char *base)
+{
+	enum dl_inband_dtmf *field = (enum dl_inband_dtmf *)(base + k->off);
+
+	if (!s) {
+		*field = DL_INBAND_AUTO;
+		return;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+		*field = config_setting_get_bool(s) ? DL_INBAND_ON : DL_INBAND_OFF;
+		return;
+	}
+	const char *name = config_setting_type(s) == CONFIG_TYPE_STRING ?
+				   config_setting_get_string(s) : NULL;
+	if (name && strcmp(name, "auto") == 0)
+		*field = DL_INBAND_AUTO;
+	else
+		err_at(ld, s, "%s must be true, false or \"auto\"", where);
+}
+
 static const char *const strategy_names[] = {
 	[DL_HUNT_FEWEST_TASKS] = "fewest-tasks",
 	[DL_HUNT_LONGEST_IDLE] = "longest-idle",
@@ -2226,8 +2251,8 @@ static const struct key media_keys[] = {
 	  .min = 10, .max = 60, .step = 10, .def_int = 20 },
 	{ .name = "rtp_timeout_ms", .type = KT_UINT, .off = OFF(dl_media_config, rtp_timeout_ms),
 	  .min = 0, .max = 3600000, .def_int = 30000 },
-	{ .name = "inband_dtmf", .type = KT_BOOL, .off = OFF(dl_media_config, inband_dtmf),
-	  .def_int = true },
+	{ .name = "inband_dtmf", .type = KT_CUSTOM, .off = OFF(dl_media_config, inband_dtmf),
+	  .parse = parse_inband_dtmf },
 	/* RFC 3551 §3: 96-127 is the dynamic payload type range. */
 	{ .name = "telephone_event_pt", .type = KT_U8,
 	  .off = OFF(dl_media_config, telephone_event_pt), .min = 96, .max = 127, .def_int = 101 },

@@ -13,7 +13,12 @@
  *
  * Received packets: one wakeup serves every leg that has packets (up to EP_BATCH per epoll_wait),
  * each read with one recvmmsg(2) — instead of one wakeup, one poll of the whole set and two
- * recvfrom calls (the second only to learn the socket is empty) per packet.
+ * recvfrom calls (the second only to learn the socket is empty) per packet. A worker has two
+ * epoll sets: bridged legs (whose packets are relayed) are read as packets arrive; every other
+ * leg — a caller in the menu, whose audio only feeds DTMF detection — is read on the clock every
+ * RX_CLOCK_TICKS ptimes, so one recvmmsg takes two packets of a 20 ms caller: the system call per
+ * read costs as much as the packet in it. A digit is then seen at most RX_CLOCK_TICKS ptimes
+ * later, well inside the time a key is held (RFC 4733 events and Q.24 tones last 40 ms or more).
  *
  * Locking: a worker's mutex guards its legs; the worker holds it while it serves a batch or a
  * tick, the loop while it changes a leg (media_leg_*). Handlers are never called by a worker:
@@ -65,6 +70,8 @@
 #define RELATCH_MS 2000
 /** Ticks a late worker catches up at once (the rest are skipped: audio must not burst). */
 #define TICK_CATCH_UP 3
+/** Legs that are not bridged are read every this many ticks (ptimes); see the file comment. */
+#define RX_CLOCK_TICKS 2
 /** Ringback cadence, Israel (and most of Europe's 400/425 Hz): 1 s on, 3 s off. */
 #define RINGBACK_ON_MS   1000
 #define RINGBACK_OFF_MS  3000
@@ -83,7 +90,9 @@ struct media_worker {
 	struct media_engine *me;
 	unsigned index;
 	pthread_mutex_t lock;       /**< guards legs, n_legs, pend_head, frame_samples */
-	int epfd;                   /**< epoll set of the worker's RTP sockets */
+	int epfd;                   /**< epoll set of the bridged legs' RTP sockets: read on arrival */
+	int epfd_clocked;           /**< epoll set of the other legs' sockets: read on the clock */
+	unsigned ticks_unread;      /**< ticks since epfd_clocked was last served */
 	int timerfd;                /**< the ptime clock */
 	int stopfd;                 /**< thread: eventfd that ends it; -1 on the loop */
 	pthread_t thread;
@@ -127,6 +136,7 @@ struct media_leg {
 	uint16_t port;
 	char address[64];
 	bool in_epoll;
+	bool on_arrival;            /**< in the worker's epfd (bridged), not in epfd_clocked */
 
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
@@ -150,6 +160,8 @@ struct media_leg {
 	size_t ringback_pos;
 
 	struct dtmf *dtmf;
+	enum dl_inband_dtmf inband_mode;
+	bool inband;                /**< received audio goes to the in-band detector now */
 	struct media_leg *peer;
 	uint32_t relay_ssrc;        /**< SSRC of the stream relayed to us */
 	uint32_t relay_ts_offset;
@@ -476,13 +488,26 @@ static void worker_tick_locked(struct media_worker *w)
 	}
 }
 
-/** @return true when the loop must be woken for new events. */
+static void worker_serve_locked(struct media_worker *w, int epfd, size_t rounds);
+
+/**
+ * Send @p ticks frames to every leg that plays, and every RX_CLOCK_TICKS ticks read every leg
+ * that is not bridged.
+ *
+ * @return true when the loop must be woken for new events.
+ */
 static bool worker_tick(struct media_worker *w, unsigned ticks)
 {
 	pthread_mutex_lock(&w->lock);
 	bool was_empty = !w->pend_head;
 	for (unsigned i = 0; i < ticks; i++)
 		worker_tick_locked(w);
+	/* After the frames are out, so reading does not delay them. */
+	w->ticks_unread += ticks;
+	if (w->ticks_unread >= RX_CLOCK_TICKS) {
+		w->ticks_unread = 0;
+		worker_serve_locked(w, w->epfd_clocked, w->n_legs / EP_BATCH + 1);
+	}
 	bool wake = was_empty && w->pend_head;
 	pthread_mutex_unlock(&w->lock);
 	return wake;
@@ -596,6 +621,8 @@ static void leg_packet(struct media_leg *leg, const uint8_t *buf, size_t len, ms
 			dtmf_feed_event(leg->dtmf, pkt.ssrc, pkt.ts, &ev, now);
 		return;
 	}
+	if (!leg->inband)
+		return;
 
 	int16_t amp[RTP_MAX_PACKET];
 	size_t n = pkt.payload_len;
@@ -641,19 +668,16 @@ static void worker_rx_init(struct media_worker *w)
 }
 
 /**
- * Serve every leg of @p w that has packets: up to EP_ROUNDS epoll_wait calls of EP_BATCH legs,
- * under the worker lock (a leg reported by epoll cannot be freed before it is served).
- *
- * @return true when the loop must be woken for new events.
+ * Serve the legs of epoll set @p epfd (the worker's epfd or epfd_clocked) that have packets: up
+ * to @p rounds epoll_wait calls of EP_BATCH legs. The worker lock is held, so a leg reported by
+ * epoll cannot be freed before it is served.
  */
-static bool worker_rx(struct media_worker *w)
+static void worker_serve_locked(struct media_worker *w, int epfd, size_t rounds)
 {
 	struct epoll_event evs[EP_BATCH];
 
-	pthread_mutex_lock(&w->lock);
-	bool was_empty = !w->pend_head;
-	for (int round = 0; round < EP_ROUNDS; round++) {
-		int n = epoll_wait(w->epfd, evs, EP_BATCH, 0);
+	for (size_t round = 0; round < rounds; round++) {
+		int n = epoll_wait(epfd, evs, EP_BATCH, 0);
 		if (n <= 0)
 			break;
 		mstime_t now = media_now_ms();
@@ -665,6 +689,18 @@ static bool worker_rx(struct media_worker *w)
 		if (n < EP_BATCH)
 			break;
 	}
+}
+
+/**
+ * Bridged legs of @p w have packets: serve up to EP_ROUNDS × EP_BATCH of them.
+ *
+ * @return true when the loop must be woken for new events.
+ */
+static bool worker_rx(struct media_worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	bool was_empty = !w->pend_head;
+	worker_serve_locked(w, w->epfd, EP_ROUNDS);
 	bool wake = was_empty && w->pend_head;
 	pthread_mutex_unlock(&w->lock);
 	return wake;
@@ -760,7 +796,9 @@ static void worker_stop(struct media_worker *w)
 		close(w->stopfd);
 	if (w->epfd >= 0)
 		close(w->epfd);
-	w->timerfd = w->stopfd = w->epfd = -1;
+	if (w->epfd_clocked >= 0)
+		close(w->epfd_clocked);
+	w->timerfd = w->stopfd = w->epfd = w->epfd_clocked = -1;
 	pthread_mutex_destroy(&w->lock);
 }
 
@@ -841,7 +879,7 @@ int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *a
 		struct media_worker *w = &me->workers[i];
 		w->me = me;
 		w->index = (unsigned)i;
-		w->timerfd = w->stopfd = w->epfd = -1;
+		w->timerfd = w->stopfd = w->epfd = w->epfd_clocked = -1;
 		pthread_mutex_init(&w->lock, NULL);
 		worker_rx_init(w);
 	}
@@ -849,8 +887,9 @@ int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *a
 	for (size_t i = 0; !err && i < me->n_workers; i++) {
 		struct media_worker *w = &me->workers[i];
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		w->epfd_clocked = epoll_create1(EPOLL_CLOEXEC);
 		w->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		if (w->epfd < 0 || w->timerfd < 0)
+		if (w->epfd < 0 || w->epfd_clocked < 0 || w->timerfd < 0)
 			err = errno;
 	}
 	if (!err)
@@ -994,7 +1033,7 @@ static struct media_worker *pick_worker(struct media_engine *me, const struct me
 }
 
 int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const struct media_leg *near,
-		    bool inband, const struct media_leg_handlers *h, void *arg)
+		    enum dl_inband_dtmf inband, const struct media_leg_handlers *h, void *arg)
 {
 	struct media_leg *leg;
 	int err;
@@ -1019,7 +1058,9 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 	strcpy(leg->address, me->address);
 	leg->last_rx_ms = media_now_ms();
 
-	err = dtmf_alloc(&leg->dtmf, inband, leg_digit, leg);
+	leg->inband_mode = inband;
+	leg->inband = inband != DL_INBAND_OFF;
+	err = dtmf_alloc(&leg->dtmf, leg->inband, leg_digit, leg);
 	if (err)
 		goto out;
 	err = leg_bind(leg, me);
@@ -1030,7 +1071,7 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 	/* Edge-triggered: a leg is reported once per arrival, not again on every epoll_wait until
 	 * read, which saves re-polling every ready socket (leg_readable() empties it). */
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = leg };
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, leg->fd, &ev) < 0) {
+	if (epoll_ctl(w->epfd_clocked, EPOLL_CTL_ADD, leg->fd, &ev) < 0) {
 		err = errno;
 	} else {
 		leg->in_epoll = true;
@@ -1055,15 +1096,43 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 	return 0;
 }
 
+/** The epoll set a leg's socket is in: the worker's epfd when @p on_arrival, else epfd_clocked. */
+static int leg_epfd(const struct media_leg *leg, bool on_arrival)
+{
+	return on_arrival ? leg->w->epfd : leg->w->epfd_clocked;
+}
+
+/**
+ * Move a leg's socket to the epoll set read on arrival (@p on_arrival: it is bridged) or to the
+ * one read on the clock (worker lock held). Packets already queued are not lost: adding a ready
+ * socket to an epoll set reports it at once.
+ */
+static void leg_read_on_arrival_locked(struct media_leg *leg, bool on_arrival)
+{
+	if (!leg->in_epoll || leg->on_arrival == on_arrival)
+		return;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = leg };
+	if (epoll_ctl(leg_epfd(leg, on_arrival), EPOLL_CTL_ADD, leg->fd, &ev) < 0) {
+		/* Still read, on the clock: relayed audio is late, nothing is lost. */
+		log_err(NULL, "media: port %u: cannot move to the bridged legs' set: %s", leg->port,
+			strerror(errno));
+		return;
+	}
+	epoll_ctl(leg_epfd(leg, leg->on_arrival), EPOLL_CTL_DEL, leg->fd, NULL);
+	leg->on_arrival = on_arrival;
+}
+
 /** Undo a bridge with @p leg from both sides (worker lock held). */
 static void leg_unbridge_locked(struct media_leg *leg)
 {
 	if (leg->peer) {
 		if (leg->peer->tx == TX_RELAY)
 			leg->peer->tx = TX_SILENT;
+		leg_read_on_arrival_locked(leg->peer, false);
 		leg->peer->peer = NULL;
 		leg->peer = NULL;
 	}
+	leg_read_on_arrival_locked(leg, false);
 	if (leg->tx == TX_RELAY)
 		leg->tx = TX_SILENT;
 }
@@ -1072,7 +1141,7 @@ static void leg_unbridge_locked(struct media_leg *leg)
 static void leg_close_locked(struct media_leg *leg)
 {
 	if (leg->in_epoll)
-		epoll_ctl(leg->w->epfd, EPOLL_CTL_DEL, leg->fd, NULL);
+		epoll_ctl(leg_epfd(leg, leg->on_arrival), EPOLL_CTL_DEL, leg->fd, NULL);
 	leg->in_epoll = false;
 	if (leg->fd >= 0)
 		close(leg->fd);
@@ -1152,6 +1221,9 @@ int media_leg_set_remote(struct media_leg *leg, const struct sdp_session_params 
 	leg->pt = params->pt;
 	leg->pt_event_tx = params->pt_event;
 	leg->pt_event_rx = rx_event_pt;
+	/* "auto": tones are looked for only in the audio of a phone that cannot send events. */
+	leg->inband = leg->inband_mode == DL_INBAND_ON ||
+		      (leg->inband_mode == DL_INBAND_AUTO && params->pt_event < 0);
 	leg->local_dir = params->local_dir;
 	leg->last_rx_ms = media_now_ms();
 	pthread_mutex_unlock(&leg->w->lock);
@@ -1205,8 +1277,14 @@ int media_bridge(struct media_leg *a, struct media_leg *b, bool both_ways)
 		return 0;
 	}
 	player_stop(&a->player);
+	if (a->peer && a->peer != b)
+		leg_unbridge_locked(a);
+	if (b->peer && b->peer != a)
+		leg_unbridge_locked(b);
 	a->peer = b;
 	b->peer = a;
+	leg_read_on_arrival_locked(a, true);
+	leg_read_on_arrival_locked(b, true);
 	a->tx = TX_RELAY;
 	a->relay_synced = false;
 	leg_cancel_play_done(a);

@@ -100,7 +100,7 @@ struct dl_media_config {
 	size_t n_codecs;
 	unsigned ptime_ms;         /**< packetization of what deskline sends (10–60) */
 	unsigned rtp_timeout_ms;   /**< no RTP received for this long → hang up; 0 = never */
-	bool inband_dtmf;          /**< run the in-band (Q.24) detector on received audio */
+	enum dl_inband_dtmf inband_dtmf; /**< when the in-band (Q.24) detector runs */
 	uint8_t telephone_event_pt;/**< payload type deskline offers for RFC 4733 (96–127) */
 	unsigned workers;          /**< media threads; 0 = media on the SIP loop (restart to change) */
 };

@@ -71,13 +71,15 @@ unsigned media_engine_workers(const struct media_engine *me);
  * @param me        engine
  * @param near      a leg this one will be bridged with (the call's A-leg): the new leg goes to
  *                  the same worker; NULL: the worker with fewest legs
- * @param inband    run the in-band DTMF detector on received audio
+ * @param inband    when received audio goes to the in-band DTMF detector; DL_INBAND_AUTO: until
+ *                  media_leg_set_remote() is given a description with telephone-event, and
+ *                  again if a later one has none
  * @param h         callbacks (copied)
  * @param arg       callback argument
  * @return 0; EADDRINUSE when no port pair is free in the range; ENOMEM; an errno from socket().
  */
 int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const struct media_leg *near,
-		    bool inband, const struct media_leg_handlers *h, void *arg);
+		    enum dl_inband_dtmf inband, const struct media_leg_handlers *h, void *arg);
 
 /**
  * Close a leg's sockets and free it; a bridge with it is undone. Events of the leg not yet
@@ -96,7 +98,8 @@ const char *media_leg_address(const struct media_leg *leg);
  * of received packets (symmetric RTP, as behind NAT) once they come.
  *
  * @param leg          leg
- * @param params       negotiated parameters (copied); params->pt_event is what we send events as
+ * @param params       negotiated parameters (copied); params->pt_event is what we send events as,
+ *                     and whether the far end has telephone-event (in-band DTMF "auto")
  * @param rx_event_pt  telephone-event payload type we announced (what arrives), -1 for none
  * @return 0, or EINVAL when the address is not an IP literal.
  */
@@ -121,7 +124,9 @@ void media_leg_ringback(struct media_leg *leg);
 /**
  * Relay between two legs: RTP received on each is sent out of the other, with our own SSRC,
  * sequence and timestamp, transcoded between PCMU and PCMA when the legs differ, telephone-events
- * passed through with the other leg's payload type. DTMF detection stops on both.
+ * passed through with the other leg's payload type. DTMF detection stops on both. Bridged legs
+ * are read as packets arrive, others every second ptime; a leg bridged elsewhere before is
+ * unbridged from that leg first.
  *
  * @param a  first leg
  * @param b  second leg (may be NULL to undo a bridge); must have been opened near @p a

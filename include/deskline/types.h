@@ -1,5 +1,5 @@
 /**
- * @file types.h  Small shared types: time in milliseconds, G.711 codecs.
+ * @file types.h  Small shared types: time in milliseconds, G.711 codecs, in-band DTMF policy.
  */
 #ifndef DESKLINE_TYPES_H
 #define DESKLINE_TYPES_H
@@ -38,5 +38,16 @@ static inline const char *dl_codec_name(enum dl_codec codec)
 	default:            return "?";
 	}
 }
+
+/**
+ * When a caller's audio goes through the in-band DTMF detector (media.inband_dtmf). Detecting
+ * tones in the audio costs more than anything else deskline does for a call in the menu, and a
+ * phone that negotiates telephone-event (RFC 4733) sends its keys as events.
+ */
+enum dl_inband_dtmf {
+	DL_INBAND_OFF = 0,  /**< never: RFC 4733 events and SIP INFO only */
+	DL_INBAND_ON,       /**< always, also when telephone-event was negotiated */
+	DL_INBAND_AUTO,     /**< only while the caller's SDP has no telephone-event */
+};
 
 #endif

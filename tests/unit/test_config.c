@@ -152,7 +152,7 @@ START_TEST(test_sample)
 	ck_assert_int_eq(cfg->media.codecs[1], DL_CODEC_PCMU);
 	ck_assert_uint_eq(cfg->media.ptime_ms, 20);
 	ck_assert_uint_eq(cfg->media.rtp_timeout_ms, 30000);
-	ck_assert(cfg->media.inband_dtmf);
+	ck_assert_int_eq(cfg->media.inband_dtmf, DL_INBAND_AUTO);
 	ck_assert_uint_eq(cfg->media.telephone_event_pt, 101);
 
 	snprintf(want, sizeof(want), "%s/prompts", tmpdir);
@@ -433,7 +433,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->media.codecs[0], DL_CODEC_PCMU);
 	ck_assert_int_eq(cfg->media.codecs[1], DL_CODEC_PCMA);
 	ck_assert_uint_eq(cfg->media.rtp_timeout_ms, 30000);
-	ck_assert(cfg->media.inband_dtmf);
+	ck_assert_int_eq(cfg->media.inband_dtmf, DL_INBAND_AUTO);
 	ck_assert_uint_eq(cfg->media.telephone_event_pt, 101);
 	ck_assert_ptr_null(cfg->ringback_prompt);
 
@@ -686,10 +686,14 @@ static const struct bad_case bad_cases[] = {
 		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
 		"  ptime_ms = 20.0; " HERE "\n};\n" },
 	  "media.ptime_ms must be an integer", 1 },
-	{ "boolean as an integer", { [P_MEDIA] =
+	{ "in-band DTMF as an integer", { [P_MEDIA] =
 		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
 		"  inband_dtmf = 1; " HERE "\n};\n" },
-	  "media.inband_dtmf must be true or false", 1 },
+	  "media.inband_dtmf must be true, false or \"auto\"", 1 },
+	{ "in-band DTMF neither a boolean nor auto", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  inband_dtmf = \"sometimes\"; " HERE "\n};\n" },
+	  "media.inband_dtmf must be true, false or \"auto\"", 1 },
 	{ "string as an integer", { [P_SIP] =
 		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ];\n"
 		"  start_menu = 5; " HERE "\n};\n" },
@@ -1724,6 +1728,36 @@ START_TEST(test_good)
 }
 END_TEST
 
+/* media.inband_dtmf: a boolean or "auto", each to its setting. */
+static const struct {
+	const char *value;
+	enum dl_inband_dtmf want;
+} inband_cases[] = {
+	{ "true", DL_INBAND_ON },
+	{ "false", DL_INBAND_OFF },
+	{ "\"auto\"", DL_INBAND_AUTO },
+};
+
+START_TEST(test_inband_dtmf)
+{
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	char media[256];
+	const char *parts[N_PARTS] = { [P_MEDIA] = media };
+
+	snprintf(media, sizeof(media), "media: { address = \"127.0.0.1\"; port_min = 20000;"
+		 " port_max = 20099; inband_dtmf = %s; };\n", inband_cases[_i].value);
+	char *text = compose(parts);
+	const char *path = write_conf("inband.conf", text);
+
+	free(text);
+	ck_assert_msg(config_load(&cfg, path, &errs) == 0, "%s:%s", inband_cases[_i].value,
+		      dump(&errs));
+	ck_assert_int_eq(cfg->media.inband_dtmf, inband_cases[_i].want);
+	config_unref(cfg);
+}
+END_TEST
+
 /* Clerks and queues as loaded, and the lookups over them. */
 START_TEST(test_clerks_and_queues)
 {
@@ -2231,6 +2265,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_errors_list);
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_loop_test(tc, test_good, 0, sizeof(good_cases) / sizeof(good_cases[0]));
+	tcase_add_loop_test(tc, test_inband_dtmf, 0, sizeof(inband_cases) / sizeof(inband_cases[0]));
 	tcase_add_test(tc, test_clerks_and_queues);
 	tcase_add_loop_test(tc, test_realm, 0, sizeof(realm_cases) / sizeof(realm_cases[0]));
 	tcase_add_test(tc, test_calendar_section);

@@ -3,10 +3,12 @@
  *                     (media.workers = 0) and with two worker threads (media.workers = 2): every
  *                     test runs both ways. Prompts go out at ptime with RTP sequence and
  *                     timestamps as RFC 3550 §5.1 says; RFC 4733 and SIP INFO digits reach the
- *                     handler once, on the loop; bridged legs relay both ways with PCMU ↔ PCMA
- *                     transcoding; symmetric RTP latches to the source (RFC 4961) and
- *                     relatches after silence; legs freed inside a handler or with events still
- *                     queued.
+ *                     handler once, on the loop; in-band tones are heard as media.inband_dtmf
+ *                     and the far end's telephone-event say; bridged legs relay both ways with
+ *                     PCMU ↔ PCMA transcoding, and move between being read on arrival and on
+ *                     the clock as they are bridged; symmetric RTP latches to the source (RFC 4961)
+ *                     and relatches after silence; legs freed inside a handler or with events
+ *                     still queued.
  */
 #include <errno.h>
 #include <poll.h>
@@ -113,15 +115,22 @@ static ssize_t peer_recv(const struct peer *p, uint8_t *buf, size_t size, int ms
 	}
 }
 
-static void set_remote(struct media_leg *leg, const struct peer *p, enum dl_codec codec)
+/** Apply a description of @p p with telephone-event as @p pt_event (-1: the far end has none). */
+static void set_remote_te(struct media_leg *leg, const struct peer *p, enum dl_codec codec,
+			  int pt_event)
 {
 	struct sdp_session_params sp = {
-		.codec = codec, .pt = (uint8_t)codec, .pt_event = EVENT_PT,
+		.codec = codec, .pt = (uint8_t)codec, .pt_event = pt_event,
 		.remote_dir = SDP_SENDRECV, .local_dir = SDP_SENDRECV, .port = p->port,
 	};
 
 	strcpy(sp.addr, "127.0.0.1");
-	ck_assert_int_eq(media_leg_set_remote(leg, &sp, EVENT_PT), 0);
+	ck_assert_int_eq(media_leg_set_remote(leg, &sp, pt_event), 0);
+}
+
+static void set_remote(struct media_leg *leg, const struct peer *p, enum dl_codec codec)
+{
+	set_remote_te(leg, p, codec, EVENT_PT);
 }
 
 static void on_digit(struct media_leg *leg, char digit, void *arg)
@@ -156,7 +165,7 @@ static struct media_leg *leg_open(struct seen *s, const struct media_leg *near,
 {
 	struct media_leg *leg;
 
-	ck_assert_int_eq(media_leg_alloc(&leg, me, near, false, &handlers, s), 0);
+	ck_assert_int_eq(media_leg_alloc(&leg, me, near, DL_INBAND_OFF, &handlers, s), 0);
 	s->leg = leg;
 	if (p)
 		set_remote(leg, p, codec);
@@ -297,6 +306,84 @@ START_TEST(rfc4733_key_reaches_handler_once)
 	ck_assert_uint_eq(st.rx_packets, 4);
 	ck_assert_uint_lt(media_leg_idle_ms(leg, media_now_ms()), WAIT_MS);
 	media_leg_free(leg);
+	close(p.fd);
+	teardown_engine();
+}
+END_TEST
+
+/**
+ * Send @p key as an in-band tone in PCMU audio (spandsp's generator, -10 dBm0, 100 ms on, then
+ * 100 ms of silence), 20 ms per packet from sequence number *@p seq on.
+ */
+static void send_tone(const struct peer *p, const struct media_leg *leg, char key, uint16_t *seq)
+{
+	int16_t amp[10 * FRAME] = { 0 };
+	uint8_t pkt[RTP_HEADER_SIZE + FRAME];
+	dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
+	const char keys[2] = { key, '\0' };
+
+	ck_assert_ptr_nonnull(tx);
+	dtmf_tx_set_level(tx, -10, 0);
+	dtmf_tx_set_timing(tx, 100, 100);
+	ck_assert_int_eq(dtmf_tx_put(tx, keys, -1), 0);
+	ck_assert_int_eq(dtmf_tx(tx, amp, 10 * FRAME), 10 * FRAME);
+	dtmf_tx_free(tx);
+	for (int f = 0; f < 10; f++) {
+		rtp_write_header(pkt, f == 0, DL_CODEC_PCMU, *seq, (uint32_t)(*seq * FRAME), 0x5678);
+		for (int i = 0; i < FRAME; i++)
+			pkt[RTP_HEADER_SIZE + i] = linear_to_ulaw(amp[f * FRAME + i]);
+		peer_send(p, leg, pkt, sizeof(pkt));
+		(*seq)++;
+	}
+}
+
+/* Which tones are heard: by the in-band setting, and for "auto" by what the far end's SDP has. */
+START_TEST(inband_detection_follows_setting_and_telephone_event)
+{
+	setup_engine(workers_of_run[_i]);
+	struct peer p = peer_open();
+	struct seen on = { 0 }, off = { 0 }, aut = { 0 };
+	struct media_leg *l_on, *l_off, *l_auto;
+	uint16_t seq = 1000;
+
+	ck_assert_int_eq(media_leg_alloc(&l_on, me, NULL, DL_INBAND_ON, &handlers, &on), 0);
+	ck_assert_int_eq(media_leg_alloc(&l_off, me, NULL, DL_INBAND_OFF, &handlers, &off), 0);
+	ck_assert_int_eq(media_leg_alloc(&l_auto, me, NULL, DL_INBAND_AUTO, &handlers, &aut), 0);
+	on.leg = l_on;
+	off.leg = l_off;
+	aut.leg = l_auto;
+	set_remote_te(l_on, &p, DL_CODEC_PCMU, EVENT_PT);
+	set_remote_te(l_off, &p, DL_CODEC_PCMU, -1);
+	set_remote_te(l_auto, &p, DL_CODEC_PCMU, -1);
+
+	send_tone(&p, l_on, '1', &seq);
+	send_tone(&p, l_off, '2', &seq);
+	send_tone(&p, l_auto, '3', &seq);
+	run_until(&on.n_digits);
+	run_until(&aut.n_digits);
+	run_for(100);
+	ck_assert_str_eq(on.digits, "1");    /* on: also with telephone-event */
+	ck_assert_str_eq(off.digits, "");    /* off: not even without it */
+	ck_assert_str_eq(aut.digits, "3");   /* auto, no telephone-event: heard */
+
+	/* auto: a re-INVITE brings telephone-event, tones are no longer looked for; events are. */
+	set_remote_te(l_auto, &p, DL_CODEC_PCMU, EVENT_PT);
+	send_tone(&p, l_auto, '4', &seq);
+	run_for(300);
+	ck_assert_str_eq(aut.digits, "3");
+	send_key(&p, l_auto, '5', seq);
+	seq = (uint16_t)(seq + 4);
+	run_for(300);
+	ck_assert_str_eq(aut.digits, "35");
+	/* … and one without it again: tones are heard again. */
+	set_remote_te(l_auto, &p, DL_CODEC_PCMU, -1);
+	send_tone(&p, l_auto, '6', &seq);
+	run_for(300);
+	ck_assert_str_eq(aut.digits, "356");
+
+	media_leg_free(l_on);
+	media_leg_free(l_off);
+	media_leg_free(l_auto);
 	close(p.fd);
 	teardown_engine();
 }
@@ -472,6 +559,60 @@ START_TEST(bridge_relays_both_ways_and_transcodes)
 }
 END_TEST
 
+/*
+ * A leg moves between the worker's two epoll sets (read on arrival when bridged, on the clock in
+ * the menu) as it is bridged, bridged elsewhere and unbridged: what it receives still goes where
+ * the bridge says, and its keys are heard again back in the menu.
+ */
+START_TEST(rebridged_then_back_in_the_menu)
+{
+	setup_engine(workers_of_run[_i]);
+	struct peer pa = peer_open(), p1 = peer_open(), p2 = peer_open();
+	struct seen sa = { 0 }, s1 = { 0 }, s2 = { 0 };
+	struct media_leg *a, *b1, *b2;
+	uint8_t in[RTP_HEADER_SIZE + FRAME], buf[1500];
+
+	a = leg_open(&sa, NULL, &pa, DL_CODEC_PCMU);
+	b1 = leg_open(&s1, a, &p1, DL_CODEC_PCMU);
+	b2 = leg_open(&s2, a, &p2, DL_CODEC_PCMU);
+	memset(in, 0xd5, sizeof(in));
+	rtp_write_header(in, true, DL_CODEC_PCMU, 1, 160, 0x111);
+
+	/* Bridged to b1: a's audio goes to b1's far end. */
+	ck_assert_int_eq(media_bridge(a, b1, true), 0);
+	peer_send(&pa, a, in, sizeof(in));
+	ck_assert_int_eq(peer_recv(&p1, buf, sizeof(buf), WAIT_MS), (ssize_t)sizeof(in));
+
+	/* Bridged to b2 instead: b1 no longer reaches a, b2 does. */
+	ck_assert_int_eq(media_bridge(a, b2, true), 0);
+	peer_send(&p1, b1, in, sizeof(in));
+	ck_assert_int_eq(peer_recv(&pa, buf, sizeof(buf), 100), -1);
+	peer_send(&p2, b2, in, sizeof(in));
+	ck_assert_int_eq(peer_recv(&pa, buf, sizeof(buf), WAIT_MS), (ssize_t)sizeof(in));
+	peer_send(&pa, a, in, sizeof(in));
+	ck_assert_int_eq(peer_recv(&p2, buf, sizeof(buf), WAIT_MS), (ssize_t)sizeof(in));
+	ck_assert_int_eq(recv(p1.fd, buf, sizeof(buf), 0), -1);
+
+	/* Unbridged: back in the menu, a's keys are heard again and b2's audio stays with b2. */
+	ck_assert_int_eq(media_bridge(a, NULL, false), 0);
+	send_key(&pa, a, '9', 200);
+	run_until(&sa.n_digits);
+	peer_send(&p2, b2, in, sizeof(in));
+	run_for(100);
+	ck_assert_str_eq(sa.digits, "9");
+	ck_assert_int_eq(recv(pa.fd, buf, sizeof(buf), 0), -1);
+	ck_assert_uint_eq(s1.n_digits + s2.n_digits, 0);
+
+	media_leg_free(b2);
+	media_leg_free(b1);
+	media_leg_free(a);
+	close(pa.fd);
+	close(p1.fd);
+	close(p2.fd);
+	teardown_engine();
+}
+END_TEST
+
 START_TEST(bridge_of_legs_on_two_workers_refused)
 {
 	setup_engine(2);
@@ -516,11 +657,13 @@ static Suite *media_suite(void)
 	tcase_add_loop_test(tc, prompt_goes_out_at_ptime_then_play_done, 0, runs);
 	tcase_add_loop_test(tc, new_play_cancels_unreported_play_done, 0, runs);
 	tcase_add_loop_test(tc, rfc4733_key_reaches_handler_once, 0, runs);
+	tcase_add_loop_test(tc, inband_detection_follows_setting_and_telephone_event, 0, runs);
 	tcase_add_loop_test(tc, info_digit_reaches_handler_from_the_loop, 0, runs);
 	tcase_add_loop_test(tc, leg_freed_in_its_digit_handler, 0, runs);
 	tcase_add_loop_test(tc, leg_freed_with_events_queued, 0, runs);
 	tcase_add_loop_test(tc, latches_to_the_source_then_relatches_after_silence, 0, runs);
 	tcase_add_loop_test(tc, bridge_relays_both_ways_and_transcodes, 0, runs);
+	tcase_add_loop_test(tc, rebridged_then_back_in_the_menu, 0, runs);
 	tcase_add_test(tc, bridge_of_legs_on_two_workers_refused);
 	tcase_add_test(tc, bad_arguments);
 	suite_add_tcase(s, tc);
