@@ -451,11 +451,14 @@ tree_ns() {
 }
 
 # The payment trunk of the benchmarks (bench/sipp/trunk.xml) on CPU, 127.0.0.1:PORT: answers
-# every B-leg at once with RTP_PORT (an RTP peer) as its audio address. Sets $trunk_pid.
+# every B-leg at once with RTP_PORT (an RTP peer) as its audio address. Sets $trunk_pid. Its
+# socket buffers are 4 MiB (sipp -buff_size): deskline sends the B-legs' INVITEs of the digits it
+# read in one packet time together, and the load generator must not be what drops them.
 #   bench_start_trunk CPU PORT MEDIA_PORT RTP_PORT
 bench_start_trunk() {
 	(cd "$T" && exec taskset -c "$1" sipp -sf "$bench/sipp/trunk.xml" -i 127.0.0.1 -p "$2" \
-		-mp "$3" -key rtp_port "$4" -nostdin -trace_err -error_file "$T/trunk.err" \
+		-mp "$3" -key rtp_port "$4" -buff_size 4194304 -nostdin -trace_err \
+		-error_file "$T/trunk.err" \
 		>"$T/trunk.out" 2>&1) &
 	trunk_pid=$!
 	pids+=("$trunk_pid")

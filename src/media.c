@@ -1032,6 +1032,12 @@ static struct media_worker *pick_worker(struct media_engine *me, const struct me
 	return best;
 }
 
+/** The epoll set a leg's socket is in: the worker's epfd when @p on_arrival, else epfd_clocked. */
+static int leg_epfd(const struct media_leg *leg, bool on_arrival)
+{
+	return on_arrival ? leg->w->epfd : leg->w->epfd_clocked;
+}
+
 int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const struct media_leg *near,
 		    enum dl_inband_dtmf inband, const struct media_leg_handlers *h, void *arg)
 {
@@ -1071,7 +1077,9 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 	/* Edge-triggered: a leg is reported once per arrival, not again on every epoll_wait until
 	 * read, which saves re-polling every ready socket (leg_readable() empties it). */
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = leg };
-	if (epoll_ctl(w->epfd_clocked, EPOLL_CTL_ADD, leg->fd, &ev) < 0) {
+	/* A leg opened near another is a B-leg, about to be bridged: read on arrival from the start. */
+	leg->on_arrival = near != NULL;
+	if (epoll_ctl(leg_epfd(leg, leg->on_arrival), EPOLL_CTL_ADD, leg->fd, &ev) < 0) {
 		err = errno;
 	} else {
 		leg->in_epoll = true;
@@ -1096,12 +1104,6 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 	return 0;
 }
 
-/** The epoll set a leg's socket is in: the worker's epfd when @p on_arrival, else epfd_clocked. */
-static int leg_epfd(const struct media_leg *leg, bool on_arrival)
-{
-	return on_arrival ? leg->w->epfd : leg->w->epfd_clocked;
-}
-
 /**
  * Move a leg's socket to the epoll set read on arrival (@p on_arrival: it is bridged) or to the
  * one read on the clock (worker lock held). Packets already queued are not lost: adding a ready
@@ -1113,9 +1115,9 @@ static void leg_read_on_arrival_locked(struct media_leg *leg, bool on_arrival)
 		return;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = leg };
 	if (epoll_ctl(leg_epfd(leg, on_arrival), EPOLL_CTL_ADD, leg->fd, &ev) < 0) {
-		/* Still read, on the clock: relayed audio is late, nothing is lost. */
-		log_err(NULL, "media: port %u: cannot move to the bridged legs' set: %s", leg->port,
-			strerror(errno));
+		/* It stays in the set it is in, which is read too: nothing is lost. */
+		log_err(NULL, "media: port %u: cannot move to the epoll set read %s: %s", leg->port,
+			on_arrival ? "on arrival" : "on the clock", strerror(errno));
 		return;
 	}
 	epoll_ctl(leg_epfd(leg, leg->on_arrival), EPOLL_CTL_DEL, leg->fd, NULL);
@@ -1154,8 +1156,9 @@ static void leg_destroy_locked(struct media_leg *leg)
 {
 	struct media_worker *w = leg->w;
 
-	leg_unbridge_locked(leg);
+	/* Closed first, so unbridging does not move its socket between epoll sets. */
 	leg_close_locked(leg);
+	leg_unbridge_locked(leg);
 	if (leg->prev)
 		leg->prev->next = leg->next;
 	else
@@ -1177,8 +1180,8 @@ void media_leg_free(struct media_leg *leg)
 		/* Events of the leg are queued or being handled: finish when the loop is done. */
 		leg->dead = true;
 		leg->tx = TX_SILENT;
-		leg_unbridge_locked(leg);
 		leg_close_locked(leg);
+		leg_unbridge_locked(leg);
 	} else {
 		leg_destroy_locked(leg);
 	}

@@ -70,7 +70,8 @@ unsigned media_engine_workers(const struct media_engine *me);
  * @param legp      on success *legp is the leg (free: media_leg_free)
  * @param me        engine
  * @param near      a leg this one will be bridged with (the call's A-leg): the new leg goes to
- *                  the same worker; NULL: the worker with fewest legs
+ *                  the same worker and is read as packets arrive; NULL: the worker with fewest
+ *                  legs, and the leg is read on the worker's clock until it is bridged
  * @param inband    when received audio goes to the in-band DTMF detector; DL_INBAND_AUTO: until
  *                  media_leg_set_remote() is given a description with telephone-event, and
  *                  again if a later one has none
