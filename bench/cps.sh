@@ -196,10 +196,11 @@ for rate in $rates; do
 		stats+=("$st")
 		# -l: room for every call of the step, so an overloaded deskline shows as failures and
 		# retransmissions rather than sipp quietly throttling. -recv_timeout: a call that waits
-		# 5 s for an answer (200 to the INVITE or the BYE) has failed.
+		# 5 s for an answer (200 to the INVITE or the BYE) has failed. -buff_size: 4 MiB socket
+		# buffers, so the load generator is not what drops a burst of responses.
 		(cd "$T" && exec taskset -c "$load_cpu" sipp -sf "$bench/sipp/cps.xml" -s "$number" \
 			-i 127.0.0.1 -p "$sp" -mp "$mp" -key rtp_port "$rtp_sink_port" \
-			-d "$hold_ms" -r "$rate_each" -m "$per_sipp" -l "$per_sipp" \
+			-buff_size 4194304 -d "$hold_ms" -r "$rate_each" -m "$per_sipp" -l "$per_sipp" \
 			-recv_timeout 5000 -nostdin -trace_stat -stf "$st" -fd 100ms \
 			-trace_err -error_file "$T/sipp-$rate-$i.err" \
 			"127.0.0.1:$sip_port" >"$T/sipp-$rate-$i.out" 2>&1) &
