@@ -161,7 +161,6 @@ struct media_leg {
 
 	struct dtmf *dtmf;
 	enum dl_inband_dtmf inband_mode;
-	bool inband;                /**< received audio goes to the in-band detector now */
 	struct media_leg *peer;
 	uint32_t relay_ssrc;        /**< SSRC of the stream relayed to us */
 	uint32_t relay_ts_offset;
@@ -547,6 +546,16 @@ static void leg_digit(char digit, enum dtmf_source src, void *arg)
 	leg_pend(arg, digit);
 }
 
+/**
+ * Whether received audio goes to the in-band detector: "auto" looks for tones only in the audio
+ * of a far end whose description has no telephone-event (none yet counts as none).
+ */
+static bool leg_inband(const struct media_leg *leg)
+{
+	return leg->inband_mode == DL_INBAND_ON ||
+	       (leg->inband_mode == DL_INBAND_AUTO && leg->pt_event_tx < 0);
+}
+
 /** Relay a packet received on the peer out of @p out, in out's payload types and our SSRC. */
 static void leg_relay(struct media_leg *out, const struct rtp_packet *in, bool event)
 {
@@ -621,7 +630,7 @@ static void leg_packet(struct media_leg *leg, const uint8_t *buf, size_t len, ms
 			dtmf_feed_event(leg->dtmf, pkt.ssrc, pkt.ts, &ev, now);
 		return;
 	}
-	if (!leg->inband)
+	if (!leg_inband(leg))
 		return;
 
 	int16_t amp[RTP_MAX_PACKET];
@@ -1038,6 +1047,20 @@ static int leg_epfd(const struct media_leg *leg, bool on_arrival)
 	return on_arrival ? leg->w->epfd : leg->w->epfd_clocked;
 }
 
+/**
+ * Add a leg's RTP socket to one of its worker's epoll sets. Edge-triggered: a leg is reported
+ * once per arrival, not again on every epoll_wait until read, which saves re-polling every ready
+ * socket (leg_readable() empties it). Adding a socket that has packets reports it at once.
+ *
+ * @return 0, or the errno of epoll_ctl(2).
+ */
+static int leg_epoll_add(struct media_leg *leg, bool on_arrival)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = leg };
+
+	return epoll_ctl(leg_epfd(leg, on_arrival), EPOLL_CTL_ADD, leg->fd, &ev) < 0 ? errno : 0;
+}
+
 int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const struct media_leg *near,
 		    enum dl_inband_dtmf inband, const struct media_leg_handlers *h, void *arg)
 {
@@ -1065,8 +1088,7 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 	leg->last_rx_ms = media_now_ms();
 
 	leg->inband_mode = inband;
-	leg->inband = inband != DL_INBAND_OFF;
-	err = dtmf_alloc(&leg->dtmf, leg->inband, leg_digit, leg);
+	err = dtmf_alloc(&leg->dtmf, inband != DL_INBAND_OFF, leg_digit, leg);
 	if (err)
 		goto out;
 	err = leg_bind(leg, me);
@@ -1074,14 +1096,10 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 		goto out;
 	struct media_worker *w = leg->w;
 	pthread_mutex_lock(&w->lock);
-	/* Edge-triggered: a leg is reported once per arrival, not again on every epoll_wait until
-	 * read, which saves re-polling every ready socket (leg_readable() empties it). */
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = leg };
 	/* A leg opened near another is a B-leg, about to be bridged: read on arrival from the start. */
 	leg->on_arrival = near != NULL;
-	if (epoll_ctl(leg_epfd(leg, leg->on_arrival), EPOLL_CTL_ADD, leg->fd, &ev) < 0) {
-		err = errno;
-	} else {
+	err = leg_epoll_add(leg, leg->on_arrival);
+	if (!err) {
 		leg->in_epoll = true;
 		leg->next = w->legs;
 		if (w->legs)
@@ -1106,18 +1124,17 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 
 /**
  * Move a leg's socket to the epoll set read on arrival (@p on_arrival: it is bridged) or to the
- * one read on the clock (worker lock held). Packets already queued are not lost: adding a ready
- * socket to an epoll set reports it at once.
+ * one read on the clock (worker lock held). Packets already queued are not lost.
  */
 static void leg_read_on_arrival_locked(struct media_leg *leg, bool on_arrival)
 {
 	if (!leg->in_epoll || leg->on_arrival == on_arrival)
 		return;
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = leg };
-	if (epoll_ctl(leg_epfd(leg, on_arrival), EPOLL_CTL_ADD, leg->fd, &ev) < 0) {
+	int err = leg_epoll_add(leg, on_arrival);
+	if (err) {
 		/* It stays in the set it is in, which is read too: nothing is lost. */
 		log_err(NULL, "media: port %u: cannot move to the epoll set read %s: %s", leg->port,
-			on_arrival ? "on arrival" : "on the clock", strerror(errno));
+			on_arrival ? "on arrival" : "on the clock", strerror(err));
 		return;
 	}
 	epoll_ctl(leg_epfd(leg, leg->on_arrival), EPOLL_CTL_DEL, leg->fd, NULL);
@@ -1224,9 +1241,6 @@ int media_leg_set_remote(struct media_leg *leg, const struct sdp_session_params 
 	leg->pt = params->pt;
 	leg->pt_event_tx = params->pt_event;
 	leg->pt_event_rx = rx_event_pt;
-	/* "auto": tones are looked for only in the audio of a phone that cannot send events. */
-	leg->inband = leg->inband_mode == DL_INBAND_ON ||
-		      (leg->inband_mode == DL_INBAND_AUTO && params->pt_event < 0);
 	leg->local_dir = params->local_dir;
 	leg->last_rx_ms = media_now_ms();
 	pthread_mutex_unlock(&leg->w->lock);
