@@ -152,9 +152,11 @@ sipp_uas() {
 	local sf=$1 port=$2; shift 2
 	spawn env -C "$T" sipp -sf "$sf" -i 127.0.0.1 -p "$port" -mp "$(free_rtp_base)" -nostdin \
 		-trace_logs -trace_err -trace_msg "$@" >"$T/uas-$port.out" 2>&1
-	# Calls must not reach the port before sipp listens on it.
+	# Calls must not reach the port before this sipp listens on it (another process holding
+	# the port is not it: sipp then exits, unable to bind).
 	for _ in $(seq 100); do
-		ss -Hlun "sport = :$port" 2>/dev/null | grep -q . && return 0
+		ss -Hlunp "sport = :$port" 2>/dev/null | grep -q "pid=$LAST_PID," && return 0
+		kill -0 "$LAST_PID" 2>/dev/null || break
 		sleep 0.05
 	done
 	echo "sipp did not start listening on $port"; cat "$T/uas-$port.out"

@@ -4,7 +4,8 @@
 
 TESTS+=(two_nodes_200_callers_20_clerks)
 test_two_nodes_200_callers_20_clerks() {
-	local n_clerks=20 n_calls=200 port node conf
+	local n_clerks=20 n_calls=200 node conf
+	local -a phone_ports
 	start_redis || return 1
 	# Callers wait for a free clerk (max 80 s). sipp's callers send no RTP while they wait, which
 	# a real phone does: the RTP timeout is set above the longest wait.
@@ -36,15 +37,15 @@ test_two_nodes_200_callers_20_clerks() {
 	# 20 clerk phones (answer after 200 ms, hang up after a second), registered half on each
 	# node, logged in with deskctl.
 	for i in $(seq 1 "$n_clerks"); do
-		port=$((41000 + i * 2))
-		clerk_phone "$port" trunk -m "$n_calls" || return 1
+		phone_ports[i]=$(free_port)
+		clerk_phone "${phone_ports[i]}" trunk -m "$n_calls" || return 1
 	done
 	for i in $(seq 1 "$n_clerks"); do
 		local id pw
 		id=$(printf 'c%02d' "$i")
 		pw=$(printf 'pw-c%02d' "$i")
 		if [ $((i % 2)) -eq 0 ]; then SIP_PORT_SAVE=$SIP_PORT; SIP_PORT=$sip_b; fi
-		register_clerk "$id" "$pw" $((41000 + i * 2)) || return 1
+		register_clerk "$id" "$pw" "${phone_ports[i]}" || return 1
 		[ -n "${SIP_PORT_SAVE:-}" ] && { SIP_PORT=$SIP_PORT_SAVE; SIP_PORT_SAVE=; }
 		"$DESKCTL" -c "$T/node-a.conf" agent set "$id" available >/dev/null || return 1
 	done
@@ -115,7 +116,7 @@ PY
 	# The clerks' phones saw exactly the calls Redis says they were given.
 	local invites=0
 	for i in $(seq 1 "$n_clerks"); do
-		invites=$((invites + $(invites_at $((41000 + i * 2)))))
+		invites=$((invites + $(invites_at "${phone_ports[i]}")))
 	done
 	echo "INVITEs at the clerks' phones: $invites"
 	[ "$invites" -ge "$n_calls" ] || return 1
