@@ -173,11 +173,14 @@ test_redis_down_then_back() {
 	wait_grep '"route":"trunk:callcenter","result":"completed"' "$T/cdr.log" 30 ||
 		{ cat "$T/cdr.log"; return 1; }
 	start_redis || return 1
+	# Each connection logs "connected, N scripts loaded" once (and "connected (node …)" too).
 	for _ in $(seq 100); do
-		[ "$(grep -c 'redis .* connected' "$T/deskline.log")" -ge 2 ] && break
+		[ "$(grep -c 'redis .*: connected, [0-9]* scripts loaded' "$T/deskline.log")" -ge 2 ] &&
+			break
 		sleep 0.1
 	done
-	[ "$(grep -c 'redis .* connected' "$T/deskline.log")" -ge 2 ] || { echo "no reconnect"; return 1; }
+	[ "$(grep -c 'redis .*: connected, [0-9]* scripts loaded' "$T/deskline.log")" -ge 2 ] ||
+		{ echo "no reconnect"; return 1; }
 	wait_state dana available 30 || return 1
 	resident_to_department || { cat "$T/uac.out"; return 1; }
 	wait_grep '"route":"queue:collection","result":"completed","detail":"clerk dana"' "$T/cdr.log" 30 ||
