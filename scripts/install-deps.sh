@@ -9,7 +9,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	build-essential autoconf automake pkg-config
-	libsofia-sip-ua-dev libspandsp-dev libconfig-dev libhiredis-dev libsndfile1-dev
+	libsofia-sip-ua-dev libspandsp-dev libconfig-dev libhiredis-dev libsndfile1-dev liburing-dev
 	libcurl4-openssl-dev check
 	# run
 	redis-server tzdata

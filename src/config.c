@@ -2258,6 +2258,8 @@ static const struct key media_keys[] = {
 	  .off = OFF(dl_media_config, telephone_event_pt), .min = 96, .max = 127, .def_int = 101 },
 	{ .name = "workers", .type = KT_UINT, .off = OFF(dl_media_config, workers),
 	  .min = 0, .max = DL_MEDIA_WORKERS_MAX, .def_int = 0 },
+	{ .name = "io_uring", .type = KT_BOOL, .off = OFF(dl_media_config, io_uring),
+	  .def_int = 1 },
 };
 static const struct table media_table = TABLE(media_keys, .done = media_done);
 

@@ -131,6 +131,8 @@ static void reload(struct app *app, const char *path)
 	}
 	if (cfg->media.workers != media_engine_workers(app->media))
 		log_warn(NULL, "media.workers changed: takes effect at the next restart");
+	if (cfg->media.io_uring != app->rt->cfg->media.io_uring)
+		log_warn(NULL, "media.io_uring changed: takes effect at the next restart");
 	bool listen_changed = cfg->n_listen != app->rt->cfg->n_listen;
 	for (size_t i = 0; !listen_changed && i < cfg->n_listen; i++)
 		listen_changed = strcmp(cfg->listen[i], app->rt->cfg->listen[i]) != 0;
@@ -331,7 +333,8 @@ int main(int argc, char **argv)
 	 * of its own and every SIP event crosses threads — measured at about a fifth of the CPU. */
 	su_root_threading(app.root, 0);
 	err = media_engine_alloc(&app.media, app.root, cfg->media.address, cfg->media.port_min,
-				 cfg->media.port_max, cfg->media.ptime_ms, cfg->media.workers);
+				 cfg->media.port_max, cfg->media.ptime_ms, cfg->media.workers,
+				 cfg->media.io_uring);
 	if (err) {
 		log_err(NULL, "media: %s", strerror(err));
 		goto out_root;
@@ -379,8 +382,9 @@ int main(int argc, char **argv)
 	if (pidfile && (err = write_pidfile(pidfile)) != 0)
 		log_warn(NULL, "cannot write %s: %s", pidfile, strerror(err));
 	log_notice(NULL, "deskline %s started with %s; department numbers: %zu, menus: %zu, "
-		   "media workers: %u", PACKAGE_VERSION, config_path, cfg->n_numbers, cfg->n_menus,
-		   cfg->media.workers);
+		   "media workers: %u, RTP through %s", PACKAGE_VERSION, config_path, cfg->n_numbers,
+		   cfg->n_menus, cfg->media.workers,
+		   media_engine_io_uring(app.media) ? "io_uring" : "epoll");
 
 	su_root_run(app.root);
 	rc = 0;

@@ -20,6 +20,19 @@
  * read costs as much as the packet in it. A digit is then seen at most RX_CLOCK_TICKS ptimes
  * later, well inside the time a key is held (RFC 4733 events and Q.24 tones last 40 ms or more).
  *
+ * io_uring (media.io_uring, the default where the kernel has it): the system call per packet
+ * is the largest single cost of a packet on a kernel with page-table isolation (about 1 µs), so
+ * a worker queues every packet it sends on its ring (MSG_DONTWAIT: the kernel sends each inside
+ * the submit, and the copy is free again after it) and submits a tick's or a batch's worth at
+ * once; a bridged leg is read by a multishot recvmsg of its own into buffers the worker lends
+ * the kernel, and its packets come as completions, announced by the ring's eventfd in place of
+ * the first epoll set. Completions are produced when the worker next enters the kernel
+ * (IORING_SETUP_COOP_TASKRUN), so a burst of packets is one batch. Legs in the menu are still
+ * read on the clock by recvmmsg. A worker thread's receives are started on that thread (the
+ * kernel runs them in the context of the task that started them); a leg bridged by the loop is
+ * armed at its worker's next tick. A leg with a receive outstanding is busy: freeing it cancels
+ * the receive, and the memory goes with its last completion.
+ *
  * Locking: a worker's mutex guards its legs; the worker holds it while it serves a batch or a
  * tick, the loop while it changes a leg (media_leg_*). Handlers are never called by a worker:
  * digits and ends of playback are queued on the leg (leg->pend) and the leg on its worker's list;
@@ -41,8 +54,10 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 
+#include <liburing.h>
 #include <spandsp.h>
 #include <sofia-sip/su_wait.h>
 
@@ -72,6 +87,22 @@
 #define TICK_CATCH_UP 3
 /** Legs that are not bridged are read every this many ticks (ptimes); see the file comment. */
 #define RX_CLOCK_TICKS 2
+/** io_uring: submission queue entries per worker ring; the completion queue is 8 times that. */
+#define URING_ENTRIES 1024
+/** Receive buffers a worker lends the kernel (a provided-buffer ring), and the size of each,
+ *  bytes: the received-message header, the source address and the packet. */
+#define RXBUF_COUNT 4096
+#define RXBUF_SIZE  2048
+#define RXBUF_GROUP 1
+/** Packets copied for one submission at most (io_uring sends are issued inside the submit). */
+#define TX_SLOTS 512
+/** Most sockets a worker's ring registers (a fixed-file table indexed by descriptor). */
+#define URING_FILES_MAX 65536
+/** Ticks between visits of every leg when none plays (to unlatch legs fallen silent). */
+#define SCAN_TICKS 50
+/** What a completion's user_data names besides the leg (legs are 16-byte aligned). */
+#define UD_ARMED 1u  /**< the leg's multishot receive */
+#define UD_MASK  15u
 /** Ringback cadence, Israel (and most of Europe's 400/425 Hz): 1 s on, 3 s off. */
 #define RINGBACK_ON_MS   1000
 #define RINGBACK_OFF_MS  3000
@@ -90,7 +121,7 @@ struct media_worker {
 	struct media_engine *me;
 	unsigned index;
 	pthread_mutex_t lock;       /**< guards legs, n_legs, pend_head, frame_samples */
-	int epfd;                   /**< epoll set of the bridged legs' RTP sockets: read on arrival */
+	int epfd;                   /**< epoll: the bridged legs' RTP sockets, read on arrival */
 	int epfd_clocked;           /**< epoll set of the other legs' sockets: read on the clock */
 	unsigned ticks_unread;      /**< ticks since epfd_clocked was last served */
 	int timerfd;                /**< the ptime clock */
@@ -106,6 +137,30 @@ struct media_worker {
 	struct sockaddr_storage rx_srcs[RX_BATCH];
 	struct iovec rx_iov[RX_BATCH];
 	struct mmsghdr rx_msgs[RX_BATCH];
+	/* io_uring (when uring is set): bridged legs are read by a multishot receive each, and
+	 * every packet is sent through the ring, many to one io_uring_enter(2). */
+	bool uring;
+	struct io_uring ring;
+	int ring_evfd;              /**< eventfd the ring signals completions on */
+	struct io_uring_buf_ring *rxbr;
+	uint8_t *rxbufs;            /**< RXBUF_COUNT × RXBUF_SIZE */
+	struct msghdr rx_mh;        /**< its msg_namelen is the room for a source in each buffer */
+	struct tx_slot *tx;         /**< TX_SLOTS copies waiting for the next submit */
+	size_t n_tx;
+	struct media_leg *rearm;    /**< legs whose receive ran out of buffers, busy, to re-arm */
+	unsigned n_files;           /**< size of the ring's fixed-file table; 0: none */
+	/* The tick visits every leg only while some leg may play or wait for its receive, and
+	 * every SCAN_TICKS ticks: a bridged leg needs nothing from the clock. */
+	bool tick_all;
+	unsigned ticks_unscanned;
+};
+
+/** One packet queued on a worker's ring, kept until io_uring_submit() has sent it. */
+struct tx_slot {
+	struct msghdr mh;
+	struct iovec iov;
+	struct sockaddr_storage to;
+	uint8_t data[RTP_MAX_PACKET];
 };
 
 struct media_engine {
@@ -116,7 +171,8 @@ struct media_engine {
 	unsigned n_threads;         /**< 0: the single worker runs on the loop */
 	struct media_worker *workers;
 	size_t n_workers;           /**< max(1, n_threads) */
-	int ep_reg;                 /**< loop worker: its epfd registered with the root; -1 none */
+	int ep_reg;                 /**< loop worker: its epfd (or ring eventfd) registered with the
+				     root; -1 none */
 	su_wait_t ep_wait;
 	int clock_reg;              /**< loop worker: its timerfd registered with the root; -1 none */
 	su_wait_t clock_wait;
@@ -136,7 +192,11 @@ struct media_leg {
 	uint16_t port;
 	char address[64];
 	bool in_epoll;
-	bool on_arrival;            /**< in the worker's epfd (bridged), not in epfd_clocked */
+	bool on_arrival;            /**< read on arrival (bridged), not in epfd_clocked */
+	bool rx_armed;              /**< io_uring: its multishot receive is outstanding (busy) */
+	bool fixed;                 /**< io_uring: its socket is in the ring's fixed-file table, at
+				         index fd (no file lookup per packet) */
+	struct media_leg *rearm_next; /**< io_uring: on the worker's list to start receiving again */
 
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
@@ -279,6 +339,116 @@ static int ringback_render(struct media_engine *me)
 	return 0;
 }
 
+/* ---- io_uring ---------------------------------------------------------------------------- */
+
+/**
+ * Send what the ring holds. Sends carry MSG_DONTWAIT, so the kernel issues each one inside this
+ * call (a full socket buffer fails it rather than parking it) and the tx slots are free again
+ * once the queue is empty. Runs on the worker, or on the loop with the worker lock held.
+ */
+static void worker_submit(struct media_worker *w)
+{
+	if (io_uring_sq_ready(&w->ring) == 0)
+		return;
+	int n = io_uring_submit(&w->ring);
+	if (n < 0 && n != -EBUSY && n != -EAGAIN && n != -EINTR)
+		log_err(NULL, "media worker %u: io_uring_submit: %s", w->index, strerror(-n));
+	if (io_uring_sq_ready(&w->ring) == 0)
+		w->n_tx = 0;
+}
+
+/** A free submission entry of @p w's ring (submitting what is queued when it is full), or NULL. */
+static struct io_uring_sqe *worker_sqe(struct media_worker *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+	if (!sqe) {
+		worker_submit(w);
+		sqe = io_uring_get_sqe(&w->ring);
+	}
+	return sqe;
+}
+
+/**
+ * Queue a packet of @p leg on its worker's ring: copied to a tx slot, sent at the next
+ * worker_submit(). Its completion is posted only when the send fails (and names no leg: the leg
+ * may be gone by then).
+ *
+ * @return false when it could not be queued (the ring and its slots are full).
+ */
+static bool uring_send(struct media_leg *leg, const uint8_t *pkt, size_t len)
+{
+	struct media_worker *w = leg->w;
+
+	if (w->n_tx == TX_SLOTS)
+		worker_submit(w);
+	struct io_uring_sqe *sqe = w->n_tx < TX_SLOTS ? worker_sqe(w) : NULL;
+	if (!sqe || w->n_tx == TX_SLOTS)
+		return false;
+	struct tx_slot *t = &w->tx[w->n_tx++];
+	memcpy(t->data, pkt, len);
+	if (leg->connected) {
+		io_uring_prep_send(sqe, leg->fd, t->data, len, MSG_DONTWAIT);
+	} else {
+		memcpy(&t->to, &leg->remote, leg->remote_len);
+		t->iov.iov_base = t->data;
+		t->iov.iov_len = len;
+		t->mh = (struct msghdr){ .msg_name = &t->to, .msg_namelen = leg->remote_len,
+					 .msg_iov = &t->iov, .msg_iovlen = 1 };
+		io_uring_prep_sendmsg(sqe, leg->fd, &t->mh, MSG_DONTWAIT);
+	}
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS | (leg->fixed ? IOSQE_FIXED_FILE : 0);
+	io_uring_sqe_set_data64(sqe, 0);
+	return true;
+}
+
+/**
+ * Start @p leg's multishot receive on its worker's ring (worker lock held, on the worker's own
+ * thread: the kernel reads the packets in the context of the task that armed it). Each packet
+ * comes as a completion holding one of the worker's receive buffers; the leg stays busy (it is
+ * not freed) until the receive's last completion.
+ */
+static void uring_arm(struct media_leg *leg)
+{
+	struct media_worker *w = leg->w;
+	struct io_uring_sqe *sqe = worker_sqe(w);
+
+	if (!sqe)
+		return; /* tried again at the next tick */
+	io_uring_prep_recvmsg_multishot(sqe, leg->fd, &w->rx_mh, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT | (leg->fixed ? IOSQE_FIXED_FILE : 0);
+	sqe->buf_group = RXBUF_GROUP;
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)leg | UD_ARMED);
+	leg->rx_armed = true;
+	leg->busy++;
+}
+
+/**
+ * Stop @p leg's multishot receive (worker lock held; the loop may do it for a worker thread).
+ * The receive ends with a last completion, ECANCELED, which makes the leg un-busy; until then
+ * the ring holds the socket open.
+ */
+static void uring_cancel(struct media_leg *leg)
+{
+	struct media_worker *w = leg->w;
+	struct io_uring_sqe *sqe = worker_sqe(w);
+
+	if (!sqe) {
+		log_err(NULL, "media: port %u: no room to stop its io_uring receive", leg->port);
+		return;
+	}
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)leg | UD_ARMED, 0);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	io_uring_sqe_set_data64(sqe, 0);
+	worker_submit(w);
+}
+
+/** Whether the calling thread is @p w's own (the loop for the loop worker). */
+static bool on_worker_thread(const struct media_worker *w)
+{
+	return !w->running || pthread_equal(pthread_self(), w->thread);
+}
+
 /* ---- sending ---------------------------------------------------------------------------- */
 
 /**
@@ -316,6 +486,13 @@ static bool leg_may_send(const struct media_leg *leg)
 
 static void leg_send(struct media_leg *leg, uint8_t *pkt, size_t len)
 {
+	if (leg->w->uring) {
+		if (uring_send(leg, pkt, len))
+			leg->st.tx_packets++;
+		else
+			leg->st.tx_drops++;
+		return;
+	}
 	ssize_t n = leg->connected
 		? send(leg->fd, pkt, len, MSG_DONTWAIT)
 		: sendto(leg->fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&leg->remote,
@@ -450,13 +627,19 @@ static void worker_tick_locked(struct media_worker *w)
 	struct media_engine *me = w->me;
 	uint8_t frame[480];
 	size_t samples = w->frame_samples;
-	mstime_t now = media_now_ms();
 
+	if (!w->tick_all && ++w->ticks_unscanned < SCAN_TICKS)
+		return;
+	w->ticks_unscanned = 0;
+	w->tick_all = false;
+	mstime_t now = media_now_ms();
 	for (struct media_leg *leg = w->legs; leg; leg = leg->next) {
 		if (leg->dead)
 			continue;
 		if (leg->connected && now > leg->last_rx_ms + RELATCH_MS)
 			leg_unlatch(leg);
+		if (w->uring && leg->on_arrival && !leg->rx_armed && leg->fd >= 0)
+			uring_arm(leg); /* bridged by the loop since the last tick */
 		switch (leg->tx) {
 		case TX_PLAY:
 			if (player_read(&leg->player, leg->codec, frame, samples) == 0) {
@@ -484,10 +667,14 @@ static void worker_tick_locked(struct media_worker *w)
 		default:
 			break;
 		}
+		if (leg->tx == TX_PLAY || leg->tx == TX_RINGBACK ||
+		    (w->uring && leg->on_arrival && !leg->rx_armed && leg->fd >= 0))
+			w->tick_all = true;
 	}
 }
 
 static void worker_serve_locked(struct media_worker *w, int epfd, size_t rounds);
+static void worker_reap_locked(struct media_worker *w);
 
 /**
  * Send @p ticks frames to every leg that plays, and every RX_CLOCK_TICKS ticks read every leg
@@ -506,6 +693,10 @@ static bool worker_tick(struct media_worker *w, unsigned ticks)
 	if (w->ticks_unread >= RX_CLOCK_TICKS) {
 		w->ticks_unread = 0;
 		worker_serve_locked(w, w->epfd_clocked, w->n_legs / EP_BATCH + 1);
+	}
+	if (w->uring) {
+		worker_submit(w);
+		worker_reap_locked(w);
 	}
 	bool wake = was_empty && w->pend_head;
 	pthread_mutex_unlock(&w->lock);
@@ -664,6 +855,124 @@ static void leg_readable(struct media_leg *leg, mstime_t now)
 	} while (n == RX_BATCH && !leg->dead);
 }
 
+/**
+ * A packet of @p leg's multishot receive, in receive buffer @p buf of @p len bytes (a
+ * struct io_uring_recvmsg_out, the source address, the packet).
+ */
+static void uring_packet(struct media_worker *w, struct media_leg *leg, uint8_t *buf, size_t len,
+			 mstime_t now)
+{
+	struct io_uring_recvmsg_out *out = io_uring_recvmsg_validate(buf, (int)len, &w->rx_mh);
+
+	if (!out || (out->flags & MSG_TRUNC)) {
+		leg->st.rx_errors++;
+		return;
+	}
+	if (!leg->connected && out->namelen <= w->rx_mh.msg_namelen) {
+		struct sockaddr_storage src;
+		memcpy(&src, io_uring_recvmsg_name(out), out->namelen);
+		leg_latch(leg, &src, out->namelen);
+	}
+	leg_packet(leg, io_uring_recvmsg_payload(out, &w->rx_mh),
+		   io_uring_recvmsg_payload_length(out, (int)len, &w->rx_mh), now);
+}
+
+/**
+ * The multishot receive of @p leg has ended (worker lock held): start it again while the leg is
+ * bridged, else the leg is no longer busy, and is freed if it was freed meanwhile.
+ */
+static void leg_rx_ended(struct media_leg *leg)
+{
+	leg->rx_armed = false;
+	if (!leg->dead && leg->on_arrival && leg->fd >= 0) {
+		leg->busy--;
+		uring_arm(leg);
+	} else if (--leg->busy == 0 && leg->dead) {
+		leg_destroy_locked(leg);
+	}
+}
+
+/**
+ * Handle every completion on @p w's ring (worker lock held): packets of bridged legs (relayed,
+ * which queues sends), and the last completion of a leg's receive — started again while the
+ * leg is still bridged (it ends when the buffers ran out, or on a socket error such as an ICMP
+ * port unreachable), else the leg is no longer busy and is freed if it was freed meanwhile.
+ * A receive that ran out of buffers is started again only after every completion has given its
+ * buffer back: at once, it would fail again, completion after completion. Failed sends name no
+ * leg and are only counted away.
+ */
+static void worker_reap_locked(struct media_worker *w)
+{
+	struct io_uring_cqe *cqe;
+	mstime_t now = media_now_ms();
+	unsigned mask = (unsigned)io_uring_buf_ring_mask(RXBUF_COUNT);
+
+	if (IO_URING_READ_ONCE(*w->ring.sq.kflags) & IORING_SQ_TASKRUN)
+		io_uring_get_events(&w->ring);
+	while (io_uring_peek_cqe(&w->ring, &cqe) == 0) {
+		uint64_t ud = cqe->user_data;
+		int res = cqe->res;
+		unsigned flags = cqe->flags;
+		io_uring_cqe_seen(&w->ring, cqe);
+
+		struct media_leg *leg = (struct media_leg *)(uintptr_t)(ud & ~(uint64_t)UD_MASK);
+		if (!leg || (ud & UD_MASK) != UD_ARMED)
+			continue;
+		if (flags & IORING_CQE_F_BUFFER) {
+			unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+			uint8_t *buf = w->rxbufs + (size_t)bid * RXBUF_SIZE;
+			if (res > 0 && !leg->dead && leg->fd >= 0)
+				uring_packet(w, leg, buf, (size_t)res, now);
+			io_uring_buf_ring_add(w->rxbr, buf, RXBUF_SIZE, (unsigned short)bid, mask, 0);
+			io_uring_buf_ring_advance(w->rxbr, 1);
+		}
+		if (flags & IORING_CQE_F_MORE)
+			continue;
+		if (res == -ENOBUFS) {
+			/* Busy and armed until leg_rx_ended(), after the buffers are back. */
+			leg->rearm_next = w->rearm;
+			w->rearm = leg;
+			continue;
+		}
+		leg_rx_ended(leg);
+	}
+	while (w->rearm) {
+		struct media_leg *leg = w->rearm;
+		w->rearm = leg->rearm_next;
+		leg_rx_ended(leg);
+	}
+}
+
+/** Make @p w's ring eventfd readable: completions are waiting that it did not announce. */
+static void wake_self(struct media_worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->ring_evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_err(NULL, "media worker %u: eventfd: %s", w->index, strerror(errno));
+}
+
+/**
+ * Serve @p w's ring (worker lock held): up to EP_ROUNDS rounds of running the kernel's pending
+ * receives, handling their completions and sending what they queued. The ring's eventfd is
+ * muted meanwhile — the worker is awake anyway — and what completed after the last round is
+ * left for the eventfd, unmuted, to announce.
+ */
+static void worker_serve_ring_locked(struct media_worker *w)
+{
+	io_uring_cq_eventfd_toggle(&w->ring, false);
+	for (int round = 0; round < EP_ROUNDS; round++) {
+		worker_reap_locked(w);
+		worker_submit(w);
+		if (!io_uring_cq_ready(&w->ring) &&
+		    !(IO_URING_READ_ONCE(*w->ring.sq.kflags) & IORING_SQ_TASKRUN))
+			break;
+	}
+	io_uring_cq_eventfd_toggle(&w->ring, true);
+	if (io_uring_cq_ready(&w->ring))
+		wake_self(w);
+}
+
 /** Point the worker's recvmmsg(2) vectors at its buffers, once: every read reuses them. */
 static void worker_rx_init(struct media_worker *w)
 {
@@ -701,15 +1010,24 @@ static void worker_serve_locked(struct media_worker *w, int epfd, size_t rounds)
 }
 
 /**
- * Bridged legs of @p w have packets: serve up to EP_ROUNDS × EP_BATCH of them.
+ * Bridged legs of @p w have packets (epoll: its epfd is readable; io_uring: the ring's eventfd):
+ * serve up to EP_ROUNDS × EP_BATCH of them, or EP_ROUNDS rounds of the ring.
  *
  * @return true when the loop must be woken for new events.
  */
 static bool worker_rx(struct media_worker *w)
 {
+	if (w->uring) {
+		uint64_t n;
+		if (read(w->ring_evfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+			log_err(NULL, "media worker %u: eventfd: %s", w->index, strerror(errno));
+	}
 	pthread_mutex_lock(&w->lock);
 	bool was_empty = !w->pend_head;
-	worker_serve_locked(w, w->epfd, EP_ROUNDS);
+	if (w->uring)
+		worker_serve_ring_locked(w);
+	else
+		worker_serve_locked(w, w->epfd, EP_ROUNDS);
 	bool wake = was_empty && w->pend_head;
 	pthread_mutex_unlock(&w->lock);
 	return wake;
@@ -727,10 +1045,143 @@ static int engine_readable(su_root_magic_t *magic, su_wait_t *wt, su_wakeup_arg_
 	return 0;
 }
 
+/* ---- worker rings ----------------------------------------------------------------------- */
+
+/**
+ * Whether this kernel's io_uring has what the workers use (multishot recvmsg with provided
+ * buffers, Linux 6.0): one datagram through a socket pair on @p w's ring, then the receive
+ * cancelled and every completion taken.
+ */
+static bool uring_works(struct media_worker *w)
+{
+	int sv[2];
+	bool ok = false;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return false;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+	io_uring_prep_recvmsg_multishot(sqe, sv[0], &w->rx_mh, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = RXBUF_GROUP;
+	io_uring_sqe_set_data64(sqe, 1);
+	struct io_uring_cqe *cqe;
+	if (io_uring_submit(&w->ring) == 1 && write(sv[1], "", 1) == 1 &&
+	    io_uring_wait_cqe(&w->ring, &cqe) == 0) {
+		ok = cqe->res > 0 && (cqe->flags & IORING_CQE_F_MORE);
+		unsigned flags = cqe->flags;
+		io_uring_cqe_seen(&w->ring, cqe);
+		if (flags & IORING_CQE_F_BUFFER) {
+			unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+			io_uring_buf_ring_add(w->rxbr, w->rxbufs + (size_t)bid * RXBUF_SIZE,
+					      RXBUF_SIZE, (unsigned short)bid,
+					      io_uring_buf_ring_mask(RXBUF_COUNT), 0);
+			io_uring_buf_ring_advance(w->rxbr, 1);
+		}
+		if (flags & IORING_CQE_F_MORE) {
+			sqe = io_uring_get_sqe(&w->ring);
+			io_uring_prep_cancel64(sqe, 1, 0);
+			io_uring_sqe_set_data64(sqe, 2);
+			io_uring_submit(&w->ring);
+			/* The cancel's and the receive's completions. */
+			for (int i = 0; i < 2 && io_uring_wait_cqe(&w->ring, &cqe) == 0; i++)
+				io_uring_cqe_seen(&w->ring, cqe);
+		}
+	}
+	close(sv[0]);
+	close(sv[1]);
+	return ok;
+}
+
+static void worker_uring_free(struct media_worker *w)
+{
+	if (w->ring.ring_fd > 0)
+		io_uring_queue_exit(&w->ring); /* ends every receive still outstanding */
+	w->ring.ring_fd = -1;
+	if (w->ring_evfd >= 0)
+		close(w->ring_evfd);
+	w->ring_evfd = -1;
+	free(w->rxbr);
+	free(w->rxbufs);
+	free(w->tx);
+	w->rxbr = NULL;
+	w->rxbufs = NULL;
+	w->tx = NULL;
+	w->uring = false;
+}
+
+/**
+ * Give @p w an io_uring: the ring (completions run when the worker next enters the kernel:
+ * COOP_TASKRUN), the eventfd it announces completions on, RXBUF_COUNT receive buffers, TX_SLOTS
+ * send copies. On any failure the worker is left as it was, to use epoll.
+ *
+ * @return 0, or an errno (ENOSYS or EPERM where io_uring is absent or forbidden, EINVAL where
+ *         it lacks a feature).
+ */
+static int worker_uring_init(struct media_worker *w)
+{
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+			 IORING_SETUP_CQSIZE,
+		.cq_entries = URING_ENTRIES * 8,
+	};
+	int err = -io_uring_queue_init_params(URING_ENTRIES, &w->ring, &p);
+
+	if (err) {
+		w->ring.ring_fd = -1;
+		return err;
+	}
+	w->ring_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	size_t br_bytes = sizeof(struct io_uring_buf) * RXBUF_COUNT;
+	w->rxbr = aligned_alloc(4096, br_bytes);
+	w->rxbufs = malloc((size_t)RXBUF_COUNT * RXBUF_SIZE);
+	w->tx = malloc(TX_SLOTS * sizeof(*w->tx));
+	if (w->ring_evfd < 0 || !w->rxbr || !w->rxbufs || !w->tx) {
+		err = w->ring_evfd < 0 ? errno : ENOMEM;
+		goto fail;
+	}
+	memset(w->rxbr, 0, br_bytes);
+	struct io_uring_buf_reg reg = {
+		.ring_addr = (uint64_t)(uintptr_t)w->rxbr,
+		.ring_entries = RXBUF_COUNT,
+		.bgid = RXBUF_GROUP,
+	};
+	err = -io_uring_register_buf_ring(&w->ring, &reg, 0);
+	if (!err)
+		err = -io_uring_register_eventfd(&w->ring, w->ring_evfd);
+	if (err)
+		goto fail;
+	/* A slot per descriptor this process may open: the table is indexed by descriptor. */
+	struct rlimit rl;
+	unsigned n_files = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < URING_FILES_MAX
+		? (unsigned)rl.rlim_cur : URING_FILES_MAX;
+	if (io_uring_register_files_sparse(&w->ring, n_files) == 0)
+		w->n_files = n_files;
+	io_uring_buf_ring_init(w->rxbr);
+	for (unsigned i = 0; i < RXBUF_COUNT; i++)
+		io_uring_buf_ring_add(w->rxbr, w->rxbufs + (size_t)i * RXBUF_SIZE, RXBUF_SIZE,
+				      (unsigned short)i, io_uring_buf_ring_mask(RXBUF_COUNT), (int)i);
+	io_uring_buf_ring_advance(w->rxbr, RXBUF_COUNT);
+	w->rx_mh.msg_namelen = sizeof(struct sockaddr_in6);
+	if (!uring_works(w)) {
+		err = EINVAL;
+		goto fail;
+	}
+	/* The test's completions signalled the eventfd. */
+	uint64_t n;
+	if (read(w->ring_evfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_err(NULL, "media worker %u: eventfd: %s", w->index, strerror(errno));
+	w->uring = true;
+	return 0;
+ fail:
+	worker_uring_free(w);
+	return err;
+}
+
 /* ---- worker threads --------------------------------------------------------------------- */
 
 /**
- * A worker thread: sleeps in poll(2) on its stop eventfd, its ptime timerfd and its epoll set;
+ * A worker thread: sleeps in poll(2) on its stop eventfd, its ptime timerfd and its epoll set
+ * (or its ring's eventfd);
  * sends on the clock, serves packets, and wakes the loop when it queued events.
  */
 static void *worker_main(void *arg)
@@ -739,7 +1190,7 @@ static void *worker_main(void *arg)
 	struct pollfd pfd[3] = {
 		{ .fd = w->stopfd, .events = POLLIN },
 		{ .fd = w->timerfd, .events = POLLIN },
-		{ .fd = w->epfd, .events = POLLIN },
+		{ .fd = w->uring ? w->ring_evfd : w->epfd, .events = POLLIN },
 	};
 
 	for (;;) {
@@ -799,6 +1250,13 @@ static void worker_stop(struct media_worker *w)
 		pthread_join(w->thread, NULL);
 		w->running = false;
 	}
+	if (w->uring) {
+		/* Legs freed while their receive was being cancelled go with its last completion. */
+		pthread_mutex_lock(&w->lock);
+		worker_reap_locked(w);
+		pthread_mutex_unlock(&w->lock);
+	}
+	worker_uring_free(w);
 	if (w->timerfd >= 0)
 		close(w->timerfd);
 	if (w->stopfd >= 0)
@@ -859,7 +1317,8 @@ static int engine_register(struct media_engine *me, int fd, su_wait_t *wait, int
 }
 
 int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *address,
-		       uint16_t port_min, uint16_t port_max, unsigned ptime_ms, unsigned workers)
+		       uint16_t port_min, uint16_t port_max, unsigned ptime_ms, unsigned workers,
+		       bool io_uring)
 {
 	struct media_engine *me;
 	int err;
@@ -889,6 +1348,7 @@ int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *a
 		w->me = me;
 		w->index = (unsigned)i;
 		w->timerfd = w->stopfd = w->epfd = w->epfd_clocked = -1;
+		w->ring.ring_fd = w->ring_evfd = -1;
 		pthread_mutex_init(&w->lock, NULL);
 		worker_rx_init(w);
 	}
@@ -900,6 +1360,12 @@ int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *a
 		w->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (w->epfd < 0 || w->epfd_clocked < 0 || w->timerfd < 0)
 			err = errno;
+		if (!err && io_uring) {
+			int uerr = worker_uring_init(w);
+			if (uerr && i == 0)
+				log_notice(NULL, "media: io_uring unavailable (%s): RTP goes through "
+					   "epoll and a system call per packet", strerror(uerr));
+		}
 	}
 	if (!err)
 		err = ringback_render(me);
@@ -908,8 +1374,9 @@ int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *a
 	err = engine_register(me, me->notifyfd, &me->notify_wait, &me->notify_reg,
 			      engine_notified);
 	if (!err && workers == 0)
-		err = engine_register(me, me->workers[0].epfd, &me->ep_wait, &me->ep_reg,
-				      engine_readable);
+		err = engine_register(me, me->workers[0].uring ? me->workers[0].ring_evfd
+							       : me->workers[0].epfd,
+				      &me->ep_wait, &me->ep_reg, engine_readable);
 	if (!err && workers == 0)
 		err = engine_register(me, me->workers[0].timerfd, &me->clock_wait, &me->clock_reg,
 				      engine_clock);
@@ -964,6 +1431,11 @@ size_t media_engine_legs(const struct media_engine *me)
 unsigned media_engine_workers(const struct media_engine *me)
 {
 	return me ? me->n_threads : 0;
+}
+
+bool media_engine_io_uring(const struct media_engine *me)
+{
+	return me && me->workers[0].uring;
 }
 /* ---- legs ------------------------------------------------------------------------------- */
 
@@ -1041,6 +1513,20 @@ static struct media_worker *pick_worker(struct media_engine *me, const struct me
 	return best;
 }
 
+/**
+ * io_uring: put @p leg's RTP socket in its worker's fixed-file table, at the index of its
+ * descriptor, so the ring sends and receives without looking the file up per packet
+ * (IOSQE_FIXED_FILE). A descriptor beyond the table, or a failure, leaves it a plain one.
+ */
+static void leg_register_file(struct media_leg *leg)
+{
+	struct media_worker *w = leg->w;
+
+	if ((unsigned)leg->fd < w->n_files &&
+	    io_uring_register_files_update(&w->ring, (unsigned)leg->fd, &leg->fd, 1) == 1)
+		leg->fixed = true;
+}
+
 /** The epoll set a leg's socket is in: the worker's epfd when @p on_arrival, else epfd_clocked. */
 static int leg_epfd(const struct media_leg *leg, bool on_arrival)
 {
@@ -1098,7 +1584,20 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 	pthread_mutex_lock(&w->lock);
 	/* A leg opened near another is a B-leg, about to be bridged: read on arrival from the start. */
 	leg->on_arrival = near != NULL;
-	err = leg_epoll_add(leg, leg->on_arrival);
+	if (w->uring && leg->on_arrival) {
+		err = 0;
+		leg_register_file(leg);
+		if (on_worker_thread(w)) {
+			uring_arm(leg);
+			worker_submit(w);
+		} else {
+			w->tick_all = true; /* the worker's next tick arms it */
+		}
+	} else {
+		err = leg_epoll_add(leg, leg->on_arrival);
+		if (!err && w->uring)
+			leg_register_file(leg);
+	}
 	if (!err) {
 		leg->in_epoll = true;
 		leg->next = w->legs;
@@ -1123,6 +1622,39 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 }
 
 /**
+ * io_uring: start reading @p leg by its own multishot receive (@p on_arrival) — at once on the
+ * worker's thread, else at the worker's next tick — or stop that and put it in the epoll set
+ * read on the clock. Packets already queued are not lost.
+ */
+static void leg_ring_read_locked(struct media_leg *leg, bool on_arrival)
+{
+	struct media_worker *w = leg->w;
+
+	if (on_arrival) {
+		if (!leg->on_arrival)
+			epoll_ctl(w->epfd_clocked, EPOLL_CTL_DEL, leg->fd, NULL);
+		leg->on_arrival = true;
+		if (!leg->rx_armed && on_worker_thread(w)) {
+			uring_arm(leg);
+			worker_submit(w);
+		} else if (!leg->rx_armed) {
+			w->tick_all = true; /* the worker's next tick arms it */
+		}
+		return;
+	}
+	int err = leg_epoll_add(leg, false);
+	if (err) {
+		/* It keeps its receive: nothing is lost. */
+		log_err(NULL, "media: port %u: cannot move to the epoll set read on the clock: %s",
+			leg->port, strerror(err));
+		return;
+	}
+	if (leg->rx_armed)
+		uring_cancel(leg);
+	leg->on_arrival = false;
+}
+
+/**
  * Move a leg's socket to the epoll set read on arrival (@p on_arrival: it is bridged) or to the
  * one read on the clock (worker lock held). Packets already queued are not lost.
  */
@@ -1130,6 +1662,10 @@ static void leg_read_on_arrival_locked(struct media_leg *leg, bool on_arrival)
 {
 	if (!leg->in_epoll || leg->on_arrival == on_arrival)
 		return;
+	if (leg->w->uring) {
+		leg_ring_read_locked(leg, on_arrival);
+		return;
+	}
 	int err = leg_epoll_add(leg, on_arrival);
 	if (err) {
 		/* It stays in the set it is in, which is read too: nothing is lost. */
@@ -1159,8 +1695,17 @@ static void leg_unbridge_locked(struct media_leg *leg)
 /** Close a leg's sockets now, so its ports are free even while the leg waits to be freed. */
 static void leg_close_locked(struct media_leg *leg)
 {
-	if (leg->in_epoll)
+	if (leg->in_epoll && (!leg->w->uring || !leg->on_arrival))
 		epoll_ctl(leg_epfd(leg, leg->on_arrival), EPOLL_CTL_DEL, leg->fd, NULL);
+	if (leg->rx_armed)
+		uring_cancel(leg); /* the ring keeps the socket until the receive has ended */
+	if (leg->fixed) {
+		int none = -1;
+		if (io_uring_register_files_update(&leg->w->ring, (unsigned)leg->fd, &none, 1) != 1)
+			log_err(NULL, "media: port %u: cannot unregister its socket from io_uring",
+				leg->port);
+		leg->fixed = false;
+	}
 	leg->in_epoll = false;
 	if (leg->fd >= 0)
 		close(leg->fd);
@@ -1252,6 +1797,7 @@ void media_leg_play(struct media_leg *leg, const struct prompt *const *list, siz
 	pthread_mutex_lock(&leg->w->lock);
 	player_start(&leg->player, list, n, loop);
 	leg->tx = TX_PLAY;
+	leg->w->tick_all = true;
 	leg->marker = true;
 	leg_cancel_play_done(leg);
 	pthread_mutex_unlock(&leg->w->lock);
@@ -1272,6 +1818,7 @@ void media_leg_ringback(struct media_leg *leg)
 	pthread_mutex_lock(&leg->w->lock);
 	player_stop(&leg->player);
 	leg->tx = TX_RINGBACK;
+	leg->w->tick_all = true;
 	leg->ringback_pos = 0;
 	leg->marker = true;
 	leg_cancel_play_done(leg);

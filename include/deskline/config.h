@@ -103,6 +103,7 @@ struct dl_media_config {
 	enum dl_inband_dtmf inband_dtmf; /**< when the in-band (Q.24) detector runs */
 	uint8_t telephone_event_pt;/**< payload type deskline offers for RFC 4733 (96–127) */
 	unsigned workers;          /**< media threads; 0 = media on the SIP loop (restart to change) */
+	bool io_uring;             /**< RTP through io_uring where the kernel allows (restart) */
 };
 
 /** How a queue picks the clerk to ring (Procedure 46 §5: "the most available employee"). */

@@ -41,10 +41,15 @@ struct media_leg_handlers {
  * @param ptime_ms  packet time of what deskline sends, 10–60 ms
  * @param workers   0: media runs on @p root's loop; 1–DL_MEDIA_WORKERS_MAX: that many threads, each
  *                  owning the legs given to it (with its own epoll set and ptime timerfd)
+ * @param io_uring  true: each worker sends every packet and reads bridged legs through an
+ *                  io_uring (Linux 6.0+), many packets to a system call; where the kernel has
+ *                  none, or forbids it (seccomp, kernel.io_uring_disabled), a notice is logged and
+ *                  epoll is used. false: epoll and a system call per packet.
  * @return 0, EINVAL for bad arguments, ENOMEM, or an errno from epoll/eventfd/timerfd/threads.
  */
 int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *address,
-		       uint16_t port_min, uint16_t port_max, unsigned ptime_ms, unsigned workers);
+		       uint16_t port_min, uint16_t port_max, unsigned ptime_ms, unsigned workers,
+		       bool io_uring);
 
 /**
  * Apply new settings from a reloaded configuration; legs already open keep their sockets. The
@@ -63,6 +68,9 @@ size_t media_engine_legs(const struct media_engine *me);
 
 /** Number of worker threads (0: media on the loop). */
 unsigned media_engine_workers(const struct media_engine *me);
+
+/** Whether the workers send and read RTP through io_uring (see media_engine_alloc()). */
+bool media_engine_io_uring(const struct media_engine *me);
 
 /**
  * Open a leg: bind an even RTP port and the odd RTCP port above it.

@@ -694,6 +694,10 @@ static const struct bad_case bad_cases[] = {
 		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
 		"  inband_dtmf = \"sometimes\"; " HERE "\n};\n" },
 	  "media.inband_dtmf must be true, false or \"auto\"", 1 },
+	{ "io_uring as a string", { [P_MEDIA] =
+		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
+		"  io_uring = \"yes\"; " HERE "\n};\n" },
+	  "media.io_uring must be true or false", 1 },
 	{ "string as an integer", { [P_SIP] =
 		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ];\n"
 		"  start_menu = 5; " HERE "\n};\n" },
@@ -1758,6 +1762,29 @@ START_TEST(test_inband_dtmf)
 }
 END_TEST
 
+/* media.io_uring: true when absent, as set otherwise. */
+START_TEST(test_io_uring)
+{
+	static const char *const values[] = { NULL, "true", "false" };
+	static const bool want[] = { true, true, false };
+	struct dl_config_errors errs = { 0 };
+	struct dl_config *cfg = NULL;
+	char media[256];
+	const char *parts[N_PARTS] = { [P_MEDIA] = media };
+
+	snprintf(media, sizeof(media), "media: { address = \"127.0.0.1\"; port_min = 20000;"
+		 " port_max = 20099;%s%s%s };\n", values[_i] ? " io_uring = " : "",
+		 values[_i] ? values[_i] : "", values[_i] ? ";" : "");
+	char *text = compose(parts);
+	const char *path = write_conf("io_uring.conf", text);
+
+	free(text);
+	ck_assert_msg(config_load(&cfg, path, &errs) == 0, "%s", dump(&errs));
+	ck_assert_int_eq(cfg->media.io_uring, want[_i]);
+	config_unref(cfg);
+}
+END_TEST
+
 /* Clerks and queues as loaded, and the lookups over them. */
 START_TEST(test_clerks_and_queues)
 {
@@ -2266,6 +2293,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_loop_test(tc, test_good, 0, sizeof(good_cases) / sizeof(good_cases[0]));
 	tcase_add_loop_test(tc, test_inband_dtmf, 0, sizeof(inband_cases) / sizeof(inband_cases[0]));
+	tcase_add_loop_test(tc, test_io_uring, 0, 3);
 	tcase_add_test(tc, test_clerks_and_queues);
 	tcase_add_loop_test(tc, test_realm, 0, sizeof(realm_cases) / sizeof(realm_cases[0]));
 	tcase_add_test(tc, test_calendar_section);

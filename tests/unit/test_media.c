@@ -1,7 +1,8 @@
 /**
  * @file test_media.c  The media engine with real UDP sockets on loopback, on the su_root loop
- *                     (media.workers = 0) and with two worker threads (media.workers = 2): every
- *                     test runs both ways. Prompts go out at ptime with RTP sequence and
+ *                     (media.workers = 0) and with two worker threads (media.workers = 2), each
+ *                     with epoll and with io_uring (media.io_uring): every test runs all four
+ *                     ways. Prompts go out at ptime with RTP sequence and
  *                     timestamps as RFC 3550 §5.1 says; RFC 4733 and SIP INFO digits reach the
  *                     handler once, on the loop; in-band tones are heard as media.inband_dtmf
  *                     and the far end's telephone-event say; bridged legs relay both ways with
@@ -32,8 +33,9 @@
 #define EVENT_PT      101
 #define WAIT_MS       3000               /* longest a test waits for something that must come */
 
-/* media.workers of each run of a loop test: _i indexes this. */
-static const unsigned workers_of_run[] = { 0, 2 };
+/* media.workers and media.io_uring of each run of a loop test: _i indexes these. */
+static const unsigned workers_of_run[] = { 0, 2, 0, 2 };
+static const bool uring_of_run[] = { false, false, true, true };
 
 struct peer {
 	int fd;
@@ -51,7 +53,7 @@ struct seen {
 static su_root_t *root;
 static struct media_engine *me;
 
-static void setup_engine(unsigned workers)
+static void setup_engine_io(unsigned workers, bool io_uring)
 {
 	ck_assert_int_eq(su_init(), 0);
 	root = su_root_create(NULL);
@@ -59,8 +61,16 @@ static void setup_engine(unsigned workers)
 	/* A port range of its own per process (the tests fork): pid-based, even. */
 	uint16_t base = (uint16_t)(30000 + (getpid() % 1000) * 20);
 	ck_assert_int_eq(media_engine_alloc(&me, root, "127.0.0.1", base, (uint16_t)(base + 19),
-					    PTIME_MS, workers), 0);
+					    PTIME_MS, workers, io_uring), 0);
 	ck_assert_uint_eq(media_engine_workers(me), workers);
+	/* This kernel has io_uring: a run that asks for it must get it, not fall back quietly. */
+	ck_assert_msg(media_engine_io_uring(me) == io_uring, "io_uring %s, asked %s",
+		      media_engine_io_uring(me) ? "on" : "off", io_uring ? "on" : "off");
+}
+
+static void setup_engine(unsigned workers)
+{
+	setup_engine_io(workers, false);
 }
 
 static void teardown_engine(void)
@@ -213,7 +223,7 @@ static void send_key(const struct peer *p, const struct media_leg *leg, char key
 
 START_TEST(prompt_goes_out_at_ptime_then_play_done)
 {
-	setup_engine(workers_of_run[_i]);
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
 	struct peer p = peer_open();
 	struct seen s = { 0 };
 	struct media_leg *leg;
@@ -259,7 +269,7 @@ END_TEST
 
 START_TEST(new_play_cancels_unreported_play_done)
 {
-	setup_engine(workers_of_run[_i]);
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
 	struct peer p = peer_open();
 	struct seen s = { 0 };
 	struct media_leg *leg;
@@ -291,7 +301,7 @@ END_TEST
 
 START_TEST(rfc4733_key_reaches_handler_once)
 {
-	setup_engine(workers_of_run[_i]);
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
 	struct peer p = peer_open();
 	struct seen s = { 0 };
 	struct media_leg *leg;
@@ -340,7 +350,7 @@ static void send_tone(const struct peer *p, const struct media_leg *leg, char ke
 /* Which tones are heard: by the in-band setting, and for "auto" by what the far end's SDP has. */
 START_TEST(inband_detection_follows_setting_and_telephone_event)
 {
-	setup_engine(workers_of_run[_i]);
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
 	struct peer p = peer_open();
 	struct seen on = { 0 }, off = { 0 }, aut = { 0 };
 	struct media_leg *l_on, *l_off, *l_auto;
@@ -391,7 +401,7 @@ END_TEST
 
 START_TEST(info_digit_reaches_handler_from_the_loop)
 {
-	setup_engine(workers_of_run[_i]);
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
 	struct seen s = { 0 };
 	struct media_leg *leg;
 	static const char body[] = "Signal=4\r\nDuration=160\r\n";
@@ -409,7 +419,7 @@ END_TEST
 
 START_TEST(leg_freed_in_its_digit_handler)
 {
-	setup_engine(workers_of_run[_i]);
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
 	struct peer p = peer_open();
 	struct seen s = { .free_in_digit = true };
 	struct media_leg *leg;
@@ -429,7 +439,7 @@ END_TEST
 
 START_TEST(leg_freed_with_events_queued)
 {
-	setup_engine(workers_of_run[_i]);
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
 	struct peer p = peer_open();
 	struct seen s = { 0 };
 	struct media_leg *leg;
@@ -458,7 +468,7 @@ static void send_audio(const struct peer *p, const struct media_leg *leg, uint16
 
 START_TEST(latches_to_the_source_then_relatches_after_silence)
 {
-	setup_engine(workers_of_run[_i]);
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
 	struct peer sdp = peer_open(), nat = peer_open(), other = peer_open();
 	struct seen s = { 0 };
 	struct media_leg *leg;
@@ -514,7 +524,7 @@ END_TEST
 
 START_TEST(bridge_relays_both_ways_and_transcodes)
 {
-	setup_engine(workers_of_run[_i]);
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
 	struct peer pa = peer_open(), pb = peer_open();
 	struct seen sa = { 0 }, sb = { 0 };
 	struct media_leg *a, *b;
@@ -566,7 +576,7 @@ END_TEST
  */
 START_TEST(rebridged_then_back_in_the_menu)
 {
-	setup_engine(workers_of_run[_i]);
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
 	struct peer pa = peer_open(), p1 = peer_open(), p2 = peer_open();
 	struct seen sa = { 0 }, s1 = { 0 }, s2 = { 0 };
 	struct media_leg *a, *b1, *b2;
@@ -637,9 +647,9 @@ START_TEST(bad_arguments)
 	ck_assert_int_eq(su_init(), 0);
 	su_root_t *r = su_root_create(NULL);
 	ck_assert_int_eq(media_engine_alloc(&e, r, "127.0.0.1", 30000, 30100, 20,
-					    DL_MEDIA_WORKERS_MAX + 1), EINVAL);
-	ck_assert_int_eq(media_engine_alloc(&e, r, "not-an-ip", 30000, 30100, 20, 0), EINVAL);
-	ck_assert_int_eq(media_engine_alloc(&e, r, "127.0.0.1", 30000, 30100, 5, 1), EINVAL);
+					    DL_MEDIA_WORKERS_MAX + 1, false), EINVAL);
+	ck_assert_int_eq(media_engine_alloc(&e, r, "not-an-ip", 30000, 30100, 20, 0, true), EINVAL);
+	ck_assert_int_eq(media_engine_alloc(&e, r, "127.0.0.1", 30000, 30100, 5, 1, true), EINVAL);
 	ck_assert_ptr_null(e);
 	ck_assert_int_eq(media_bridge(NULL, NULL, false), EINVAL);
 	su_root_destroy(r);
