@@ -101,7 +101,8 @@ bridged2=$(sed -n 's/^highest clean number of concurrent bridged calls: \([0-9]*
 why() { sed -n 's/^highest clean [^;]*; \(.*\)/\1/p' "$1" | head -n1; }
 kib_menu=$(sed -n 's/.*slope \([0-9.n/a]*\) KiB per held call.*/\1/p' "$logs/menu.log")
 kib_bridged=$(sed -n 's/.*slope \([0-9.n/a]*\) KiB per held call.*/\1/p' "$logs/bridged.log")
-floor_calls=$(sed -n 's/^most calls within 80% of one core on these calls alone: //p' "$logs/floor.log")
+floor_calls=$(sed -n 's/^most calls within 80% of one core on these calls alone, //p' "$logs/floor.log" |
+	paste -sd ';' | sed 's/;/; /g')
 claim_p99=$(awk '$1 == "claim" { print $4 }' "$logs/hunt.log" | head -n1)
 queue=$(sed -n 's/^highest clean rate: \([0-9]*\) calls.*/\1/p' "$logs/queue.log")
 drift=$(sed -n 's/^\*\*drift: \([-0-9.n/a]*\)%.*/\1/p' "$logs/soak.log")
@@ -142,7 +143,8 @@ EOF
 	echo "| RSS per held call (menu / bridged) | $kib_menu / $kib_bridged KiB | ≤ 32 KiB | $(verdict "$kib_menu" "<=" 32) / $(verdict "$kib_bridged" "<=" 32) |"
 	echo "| RSS drift over the soak ($soak_calls calls at $soak_rate/s) | $drift % | < 5% | $(verdict "$(abs "$drift")" "<=" 4.99) |"
 	echo
-	echo "- kernel floor (\`bench/udp_floor.sh\`, no deskline): $(sed -n 's/^kernel per packet //p' "$logs/floor.log");" \
+	echo "- kernel floor (\`bench/udp_floor.sh\`, no deskline): $(sed -n 's/^kernel per packet, //p' "$logs/floor.log" |
+	     paste -sd ';' | sed 's/;/; /g');" \
 	     "within 80% of one core these system calls alone allow at most: $floor_calls calls"
 	echo "- two cores, CPS: $(why "$logs/cps2.log")"
 	echo "- two cores, menu: $(why "$logs/menu2.log")"
