@@ -34,6 +34,9 @@
 #   --inband auto|true|false  media.inband_dtmf (default auto, as in etc/deskline.conf: the
 #                        callers here offer telephone-event, so auto looks for no tones; true
 #                        runs the in-band detector on every packet a caller sends)
+#   --burst              the RTP peers send every call's packet at the same moment each 20 ms
+#                        (the pattern of the runs before 2026-12-07) instead of spreading the
+#                        calls over 10 phases of the packet time, as independent phones do
 #   --io-uring true|false  media.io_uring (default true, as in etc/deskline.conf; false: epoll
 #                        and a system call per packet)
 #   --cpus LIST          CPUs deskline runs on, for taskset (default 0). With "0,1" deskline
@@ -67,6 +70,7 @@ max_cpu_pct=80
 workers=0
 inband=auto
 io_uring=true
+burst=()
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
@@ -80,6 +84,7 @@ while [ $# -gt 0 ]; do
 	--workers) workers=$2; shift 2 ;;
 	--inband) inband=$2; shift 2 ;;
 	--io-uring) io_uring=$2; shift 2 ;;
+	--burst) burst=(-b); shift ;;
 	--cpus) deskline_cpu=$2; shift 2 ;;
 	--no-doc) write_doc=0; shift ;;
 	--deskline) deskline=$(realpath "$2"); shift 2 ;;
@@ -138,20 +143,20 @@ bench_start_deskline "$conf" "$deskline_cpu"
 status_a=$T/rtp-a.status
 status_b=$T/rtp-b.status
 if [ "$mode" = menu ]; then
-	bench_start_rtpload "$load_cpu" "$port_a" "$status_a" -e
+	bench_start_rtpload "$load_cpu" "$port_a" "$status_a" -e "${burst[@]}"
 	peer_a=$rtpload_pid
 	peers=("$peer_a")
 else
-	bench_start_rtpload "$load_cpu" "$port_a" "$status_a" -e -T -d 1
+	bench_start_rtpload "$load_cpu" "$port_a" "$status_a" -e -T -d 1 "${burst[@]}"
 	peer_a=$rtpload_pid
-	bench_start_rtpload "$load_cpu" "$port_b" "$status_b" -e -T
+	bench_start_rtpload "$load_cpu" "$port_b" "$status_b" -e -T "${burst[@]}"
 	peer_b=$rtpload_pid
 	peers=("$peer_a" "$peer_b")
 	bench_start_trunk "$load_cpu" "$trunk_port" "$mp_b" "$port_b"
 fi
 rss_start=$(status_kb "$dl_pid" VmRSS)
-printf "mode %s, inband_dtmf %s, io_uring %s; deskline pid %s on CPU %s, sipp + RTP peers on CPU %s; work folder %s\n" \
-	"$mode" "$inband" "$io_uring" "$dl_pid" "$deskline_cpu" "$load_cpu" "$T"
+printf "mode %s, inband_dtmf %s, io_uring %s, peers %s; deskline pid %s on CPU %s, sipp + RTP peers on CPU %s; work folder %s\n" \
+	"$mode" "$inband" "$io_uring" "$([ ${#burst[@]} -eq 0 ] && echo paced || echo burst)" "$dl_pid" "$deskline_cpu" "$load_cpu" "$T"
 printf "%6s %6s %7s %9s %6s %6s %8s %8s %8s %8s %7s %6s %6s %6s %9s %8s %8s %6s\n" calls \
 	rtp-up pkts lost late p50-us p99-us max-us jit-us dl-cpu rcvbuf peers sipp gen-late rss-kB \
 	tr99-us trmax-us held
@@ -314,8 +319,10 @@ and deskline bridges the call to the payment trunk (`bench/sipp/trunk.xml`); bot
 20 ms of audio and deskline relays both ways (2 legs, 4 streams per call).
 
 The far ends' RTP is `bench/rtpload.c`: one socket whose address is in every SDP, audio sent with
-`sendmmsg` from one 20 ms timer, and every packet deskline sends timed by the kernel's receive
-time stamp (`SO_TIMESTAMPNS`). deskline runs alone on CPU 0; sipp, the RTP peers and Redis share
+`sendmmsg` — since 2026-12-07 each call in one of 10 phases of the 20 ms packet time (a clock
+every 2 ms sends the calls of the next phase), as independent phones are not in step; before,
+and with `--burst`, every call's packet at the same moment — and every packet deskline sends
+timed by the kernel's receive time stamp (`SO_TIMESTAMPNS`). deskline runs alone on CPU 0; sipp, the RTP peers and Redis share
 CPU 1; all on 127.0.0.1. Each step places N calls, waits for RTP on all of them, lets them settle
 35 s (the SIP transactions of the set-up end), then measures a 10 s window. A step is clean when
 every call has RTP, no packet is lost (sequence numbers) or late (an interval over 40 ms inside a
@@ -346,7 +353,8 @@ columns=("calls" "RTP up" "sipp ok" "sipp failed" "sipp retrans" "packets" "lost
 [ "$mode" = menu ] || columns+=("stamped" "transit p99 µs" "transit max µs" "held > 20 ms")
 {
 	echo "### $started_utc — concurrent $mode calls, media.workers = $workers," \
-	     "inband_dtmf = $inband, io_uring = $io_uring, deskline on CPU $deskline_cpu"
+	     "inband_dtmf = $inband, io_uring = $io_uring, RTP peers $([ ${#burst[@]} -eq 0 ] &&
+	     echo paced || echo "in one burst"), deskline on CPU $deskline_cpu"
 	echo
 	echo "- machine: $(bench_machine); load average before the run: $loadavg; $udp_buffers"
 	echo "- deskline commit $(bench_commit); binary ${deskline_src#"$top"/} built" \

@@ -2,7 +2,7 @@
  * @file rtpload.c  The far end of every benchmark call's RTP: counts and times what deskline sends,
  *                  answers with a telephone-event digit, and streams audio back at 20 ms.
  *
- *   rtpload -p PORT -s STATUS_FILE [-d DIGIT] [-e] [-T] [-t PTIME_MS]
+ *   rtpload -p PORT -s STATUS_FILE [-d DIGIT] [-e] [-b] [-T] [-t PTIME_MS]
  *
  * One UDP socket on 127.0.0.1:PORT is the audio address of every call's SDP (the benchmark's
  * sipp scenarios put PORT in their offers and answers). deskline sends each call leg's RTP from
@@ -14,8 +14,12 @@
  *             three times, RFC 4733 §2.5.1.4) — the resident choosing a menu option.
  *   -e        from the first packet of each stream on, send 20 ms of G.711 audio (a 1 kHz tone at
  *             -20 dBm0, in the payload type deskline sends) back to its source every PTIME_MS,
- *             all streams from one clock in one sendmmsg(2) per batch, until the stream has been
- *             silent for 3 s (the call ended).
+ *             until the stream has been silent for 3 s (the call ended). As independent phones
+ *             do, the streams do not all send at once: each has one of PHASES fixed phases in
+ *             the packet time (from its port), and one clock every PTIME_MS / PHASES sends the
+ *             streams of the next phase, in one sendmmsg(2) per batch.
+ *   -b        send every stream at the same moment, once per PTIME_MS (a burst of all calls'
+ *             packets: the pattern of the runs before 2026-12-07, harder on a relay than phones)
  *   -T        stamp every audio packet sent: its first 12 payload bytes are "DLts" and the
  *             CLOCK_MONOTONIC time of the send, ns (big-endian). A relay passes the payload on
  *             unchanged, so the peer that receives it — another rtpload on this machine, same
@@ -76,6 +80,7 @@
 #define STATUS_EVERY_NS 200000000LL
 #define POLL_NS       1000000LL    /* read the socket every 1 ms */
 #define STAMP_LEN     12           /* "DLts" + 8-byte send time */
+#define PHASES        10           /* send phases per packet time (2 ms apart at 20 ms) */
 
 struct stream {
 	bool used;
@@ -114,6 +119,7 @@ static struct window win;
 static volatile sig_atomic_t stop_flag, reset_flag;
 static unsigned ptime_ms = 20;
 static bool stamp;
+static bool burst;
 static const uint8_t stamp_magic[4] = { 'D', 'L', 't', 's' };
 static uint8_t tone_ulaw[SAMPLES_MAX], tone_alaw[SAMPLES_MAX];
 
@@ -328,7 +334,14 @@ static void on_packet(int fd, const uint8_t *buf, size_t len, const struct socka
 	}
 }
 
-static void tick(int fd, int64_t now)
+/** The send phase of the stream on deskline's port @p port (RTP ports are even). */
+static unsigned stream_phase(uint16_t port)
+{
+	return (unsigned)(port / 2) % PHASES;
+}
+
+/** Send one packet to every sending stream of @p phase (every stream with -b). */
+static void tick(int fd, int64_t now, unsigned phase)
 {
 	static struct mmsghdr msgs[TX_BATCH];
 	static struct iovec iov[TX_BATCH];
@@ -345,7 +358,9 @@ static void tick(int fd, int64_t now)
 	}
 	for (size_t i = 0; i < n_send;) {
 		size_t n = 0;
-		for (; i < n_send && n < TX_BATCH; i++, n++) {
+		for (; i < n_send && n < TX_BATCH; i++) {
+			if (!burst && stream_phase(send_list[i]) != phase)
+				continue;
 			struct stream *s = &streams[send_list[i]];
 			put_header(pkts[n], s->tx_marker, s->pt, s->tx_seq++, s->tx_ts, s->tx_ssrc);
 			memcpy(pkts[n] + RTP_HDR, s->pt == 8 ? tone_alaw : tone_ulaw, samples);
@@ -358,6 +373,7 @@ static void tick(int fd, int64_t now)
 			msgs[n].msg_hdr.msg_iovlen = 1;
 			msgs[n].msg_hdr.msg_name = &s->peer;
 			msgs[n].msg_hdr.msg_namelen = sizeof(s->peer);
+			n++;
 		}
 		if (stamp) {
 			int64_t t = now_ns();
@@ -467,7 +483,7 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: rtpload -p PORT -s STATUS_FILE [-d DIGIT] [-e] [-T] [-t PTIME_MS]\n");
+	fprintf(stderr, "usage: rtpload -p PORT -s STATUS_FILE [-d DIGIT] [-e] [-b] [-T] [-t PTIME_MS]\n");
 	exit(2);
 }
 
@@ -478,13 +494,14 @@ int main(int argc, char **argv)
 	char digit = 0;
 	bool echo = false;
 
-	while ((opt = getopt(argc, argv, "p:s:d:eTt:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:s:d:ebTt:")) != -1) {
 		switch (opt) {
 		case 'p': port = atoi(optarg); break;
 		case 's': status = optarg; break;
 		case 'd': digit = optarg[0]; break;
 		case 'e': echo = true; break;
 		case 'T': stamp = true; break;
+		case 'b': burst = true; break;
 		case 't': ptime_ms = (unsigned)atoi(optarg); break;
 		default: usage();
 		}
@@ -516,7 +533,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rtpload: 127.0.0.1:%d: %s\n", port, strerror(errno));
 		return 1;
 	}
-	int64_t period = (int64_t)ptime_ms * 1000000LL, start = now_ns();
+	/* One clock per phase: PHASES a packet time, or one with -b. */
+	int64_t period = (int64_t)ptime_ms * 1000000LL / (burst ? 1 : PHASES), start = now_ns();
+	unsigned phase = 0;
 
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGTERM, &sa, NULL);
@@ -579,11 +598,14 @@ int main(int argc, char **argv)
 				win.tick_late_max_ns = late;
 			if (late > 5000000LL)
 				win.ticks_late++;
-			/* A late tick sends one packet per stream, not a burst to catch up: the lateness
-			 * is reported instead. */
-			while (next_tick <= now)
+			/* A late clock sends the phases it missed, each once — within one packet time, so
+			 * a stream never gets two packets at once: the lateness is reported instead. */
+			for (unsigned k = 0; next_tick <= now; k++) {
 				next_tick += period;
-			tick(fd, now);
+				if (k < (burst ? 1u : PHASES))
+					tick(fd, now, phase);
+				phase = (phase + 1) % PHASES;
+			}
 		}
 		if (now >= next_status) {
 			write_status(status, now);
