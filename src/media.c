@@ -96,6 +96,8 @@
 #define RXBUF_GROUP 1
 /** Packets copied for one submission at most (io_uring sends are issued inside the submit). */
 #define TX_SLOTS 512
+/** Longest the start-up test of a worker's ring waits for each completion, ms. */
+#define URING_TEST_MS 500
 /** Most sockets a worker's ring registers (a fixed-file table indexed by descriptor). */
 #define URING_FILES_MAX 65536
 /** Ticks between visits of every leg when none plays (to unlatch legs fallen silent). */
@@ -1050,12 +1052,13 @@ static int engine_readable(su_root_magic_t *magic, su_wait_t *wt, su_wakeup_arg_
 /**
  * Whether this kernel's io_uring has what the workers use (multishot recvmsg with provided
  * buffers, Linux 6.0): one datagram through a socket pair on @p w's ring, then the receive
- * cancelled and every completion taken.
+ * cancelled and every completion taken, each awaited at most URING_TEST_MS.
  */
 static bool uring_works(struct media_worker *w)
 {
 	int sv[2];
 	bool ok = false;
+	struct __kernel_timespec limit = { .tv_nsec = URING_TEST_MS * 1000000L };
 
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return false;
@@ -1066,7 +1069,7 @@ static bool uring_works(struct media_worker *w)
 	io_uring_sqe_set_data64(sqe, 1);
 	struct io_uring_cqe *cqe;
 	if (io_uring_submit(&w->ring) == 1 && write(sv[1], "", 1) == 1 &&
-	    io_uring_wait_cqe(&w->ring, &cqe) == 0) {
+	    io_uring_wait_cqe_timeout(&w->ring, &cqe, &limit) == 0) {
 		ok = cqe->res > 0 && (cqe->flags & IORING_CQE_F_MORE);
 		unsigned flags = cqe->flags;
 		io_uring_cqe_seen(&w->ring, cqe);
@@ -1083,7 +1086,8 @@ static bool uring_works(struct media_worker *w)
 			io_uring_sqe_set_data64(sqe, 2);
 			io_uring_submit(&w->ring);
 			/* The cancel's and the receive's completions. */
-			for (int i = 0; i < 2 && io_uring_wait_cqe(&w->ring, &cqe) == 0; i++)
+			for (int i = 0; i < 2 &&
+			     io_uring_wait_cqe_timeout(&w->ring, &cqe, &limit) == 0; i++)
 				io_uring_cqe_seen(&w->ring, cqe);
 		}
 	}
