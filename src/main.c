@@ -384,7 +384,8 @@ int main(int argc, char **argv)
 	log_notice(NULL, "deskline %s started with %s; department numbers: %zu, menus: %zu, "
 		   "media workers: %u, RTP through %s", PACKAGE_VERSION, config_path, cfg->n_numbers,
 		   cfg->n_menus, cfg->media.workers,
-		   media_engine_io_uring(app.media) ? "io_uring" : "epoll");
+		   media_engine_io_uring(app.media) ? "io_uring"
+		   : cfg->media.io_uring ? "epoll (io_uring unavailable)" : "epoll");
 
 	su_root_run(app.root);
 	rc = 0;

@@ -1366,9 +1366,10 @@ int media_engine_alloc(struct media_engine **mep, su_root_t *root, const char *a
 			err = errno;
 		if (!err && io_uring) {
 			int uerr = worker_uring_init(w);
-			if (uerr && i == 0)
-				log_notice(NULL, "media: io_uring unavailable (%s): RTP goes through "
-					   "epoll and a system call per packet", strerror(uerr));
+			if (uerr)
+				log_notice(NULL, "media: io_uring unavailable (%s): RTP of media worker "
+					   "%zu goes through epoll and a system call per packet",
+					   strerror(uerr), i);
 		}
 	}
 	if (!err)
@@ -1439,7 +1440,12 @@ unsigned media_engine_workers(const struct media_engine *me)
 
 bool media_engine_io_uring(const struct media_engine *me)
 {
-	return me && me->workers[0].uring;
+	if (!me)
+		return false;
+	for (size_t i = 0; i < me->n_workers; i++)
+		if (!me->workers[i].uring)
+			return false;
+	return true;
 }
 /* ---- legs ------------------------------------------------------------------------------- */
 

@@ -69,7 +69,7 @@ size_t media_engine_legs(const struct media_engine *me);
 /** Number of worker threads (0: media on the loop). */
 unsigned media_engine_workers(const struct media_engine *me);
 
-/** Whether the workers send and read RTP through io_uring (see media_engine_alloc()). */
+/** Whether every worker sends and reads RTP through io_uring (see media_engine_alloc()). */
 bool media_engine_io_uring(const struct media_engine *me);
 
 /**
