@@ -341,7 +341,44 @@ static int ringback_render(struct media_engine *me)
 	return 0;
 }
 
+/* ---- eventfds ---------------------------------------------------------------------------- */
+
+/**
+ * Add one to eventfd @p fd, which wakes whoever polls it. EAGAIN means the counter is at its
+ * maximum (2^64 - 2 unread), so it is readable already. @p what names it in an error.
+ */
+static void eventfd_kick(int fd, const char *what)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_err(NULL, "media: cannot signal %s: %s", what, strerror(errno));
+}
+
+/** Empty eventfd @p fd (non-blocking: EAGAIN when it was empty). @p what names it in an error. */
+static void eventfd_drain(int fd, const char *what)
+{
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_err(NULL, "media: cannot read %s: %s", what, strerror(errno));
+}
+
 /* ---- io_uring ---------------------------------------------------------------------------- */
+
+/** Whether the kernel holds receives of @p w's ring not yet run (IORING_SETUP_TASKRUN_FLAG). */
+static bool ring_work_pending(const struct media_worker *w)
+{
+	return IO_URING_READ_ONCE(*w->ring.sq.kflags) & IORING_SQ_TASKRUN;
+}
+
+/** Give receive buffer @p bid back to the kernel (@p w's provided-buffer ring). */
+static void rxbuf_give_back(struct media_worker *w, unsigned bid)
+{
+	io_uring_buf_ring_add(w->rxbr, w->rxbufs + (size_t)bid * RXBUF_SIZE, RXBUF_SIZE,
+			      (unsigned short)bid, io_uring_buf_ring_mask(RXBUF_COUNT), 0);
+	io_uring_buf_ring_advance(w->rxbr, 1);
+}
 
 /**
  * Send what the ring holds. Sends carry MSG_DONTWAIT, so the kernel issues each one inside this
@@ -384,8 +421,10 @@ static bool uring_send(struct media_leg *leg, const uint8_t *pkt, size_t len)
 
 	if (w->n_tx == TX_SLOTS)
 		worker_submit(w);
-	struct io_uring_sqe *sqe = w->n_tx < TX_SLOTS ? worker_sqe(w) : NULL;
-	if (!sqe || w->n_tx == TX_SLOTS)
+	if (w->n_tx == TX_SLOTS)
+		return false; /* the last submit left sends queued: their copies are still in use */
+	struct io_uring_sqe *sqe = worker_sqe(w);
+	if (!sqe)
 		return false;
 	struct tx_slot *t = &w->tx[w->n_tx++];
 	memcpy(t->data, pkt, len);
@@ -449,6 +488,30 @@ static void uring_cancel(struct media_leg *leg)
 static bool on_worker_thread(const struct media_worker *w)
 {
 	return !w->running || pthread_equal(pthread_self(), w->thread);
+}
+
+/** Whether @p leg is read on arrival through the ring but its receive is not started yet. */
+static bool leg_awaits_arm(const struct media_leg *leg)
+{
+	return leg->w->uring && leg->on_arrival && !leg->rx_armed && leg->fd >= 0;
+}
+
+/**
+ * Start @p leg's receive at once on its worker's thread; from another thread (the loop, for a
+ * worker thread), leave it to the worker's next tick (worker lock held).
+ */
+static void leg_arm_soon(struct media_leg *leg)
+{
+	struct media_worker *w = leg->w;
+
+	if (!leg_awaits_arm(leg))
+		return;
+	if (on_worker_thread(w)) {
+		uring_arm(leg);
+		worker_submit(w);
+	} else {
+		w->tick_all = true;
+	}
 }
 
 /* ---- sending ---------------------------------------------------------------------------- */
@@ -558,12 +621,7 @@ static void leg_cancel_play_done(struct media_leg *leg)
 
 static void wake_loop(struct media_engine *me)
 {
-	uint64_t one = 1;
-
-	/* The counter cannot overflow in practice (2^64 - 1 wakeups unread); EAGAIN would mean
-	 * the loop is already due to wake. */
-	if (write(me->notifyfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_err(NULL, "media: cannot wake the loop: %s", strerror(errno));
+	eventfd_kick(me->notifyfd, "the loop");
 }
 
 static void leg_destroy_locked(struct media_leg *leg);
@@ -611,12 +669,10 @@ static void engine_dispatch(struct media_engine *me)
 static int engine_notified(su_root_magic_t *magic, su_wait_t *wt, su_wakeup_arg_t *arg)
 {
 	struct media_engine *me = (struct media_engine *)arg;
-	uint64_t n;
 
 	(void)magic;
 	(void)wt;
-	if (read(me->notifyfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_err(NULL, "media: eventfd: %s", strerror(errno));
+	eventfd_drain(me->notifyfd, "the loop's eventfd");
 	engine_dispatch(me);
 	return 0;
 }
@@ -640,7 +696,7 @@ static void worker_tick_locked(struct media_worker *w)
 			continue;
 		if (leg->connected && now > leg->last_rx_ms + RELATCH_MS)
 			leg_unlatch(leg);
-		if (w->uring && leg->on_arrival && !leg->rx_armed && leg->fd >= 0)
+		if (leg_awaits_arm(leg))
 			uring_arm(leg); /* bridged by the loop since the last tick */
 		switch (leg->tx) {
 		case TX_PLAY:
@@ -669,8 +725,7 @@ static void worker_tick_locked(struct media_worker *w)
 		default:
 			break;
 		}
-		if (leg->tx == TX_PLAY || leg->tx == TX_RINGBACK ||
-		    (w->uring && leg->on_arrival && !leg->rx_armed && leg->fd >= 0))
+		if (leg->tx == TX_PLAY || leg->tx == TX_RINGBACK || leg_awaits_arm(leg))
 			w->tick_all = true;
 	}
 }
@@ -886,7 +941,7 @@ static void uring_packet(struct media_worker *w, struct media_leg *leg, uint8_t 
 static void leg_rx_ended(struct media_leg *leg)
 {
 	leg->rx_armed = false;
-	if (!leg->dead && leg->on_arrival && leg->fd >= 0) {
+	if (!leg->dead && leg_awaits_arm(leg)) {
 		leg->busy--;
 		uring_arm(leg);
 	} else if (--leg->busy == 0 && leg->dead) {
@@ -907,9 +962,8 @@ static void worker_reap_locked(struct media_worker *w)
 {
 	struct io_uring_cqe *cqe;
 	mstime_t now = media_now_ms();
-	unsigned mask = (unsigned)io_uring_buf_ring_mask(RXBUF_COUNT);
 
-	if (IO_URING_READ_ONCE(*w->ring.sq.kflags) & IORING_SQ_TASKRUN)
+	if (ring_work_pending(w))
 		io_uring_get_events(&w->ring);
 	while (io_uring_peek_cqe(&w->ring, &cqe) == 0) {
 		uint64_t ud = cqe->user_data;
@@ -925,8 +979,7 @@ static void worker_reap_locked(struct media_worker *w)
 			uint8_t *buf = w->rxbufs + (size_t)bid * RXBUF_SIZE;
 			if (res > 0 && !leg->dead && leg->fd >= 0)
 				uring_packet(w, leg, buf, (size_t)res, now);
-			io_uring_buf_ring_add(w->rxbr, buf, RXBUF_SIZE, (unsigned short)bid, mask, 0);
-			io_uring_buf_ring_advance(w->rxbr, 1);
+			rxbuf_give_back(w, bid);
 		}
 		if (flags & IORING_CQE_F_MORE)
 			continue;
@@ -945,15 +998,6 @@ static void worker_reap_locked(struct media_worker *w)
 	}
 }
 
-/** Make @p w's ring eventfd readable: completions are waiting that it did not announce. */
-static void wake_self(struct media_worker *w)
-{
-	uint64_t one = 1;
-
-	if (write(w->ring_evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_err(NULL, "media worker %u: eventfd: %s", w->index, strerror(errno));
-}
-
 /**
  * Serve @p w's ring (worker lock held): up to EP_ROUNDS rounds of running the kernel's pending
  * receives, handling their completions and sending what they queued. The ring's eventfd is
@@ -966,13 +1010,12 @@ static void worker_serve_ring_locked(struct media_worker *w)
 	for (int round = 0; round < EP_ROUNDS; round++) {
 		worker_reap_locked(w);
 		worker_submit(w);
-		if (!io_uring_cq_ready(&w->ring) &&
-		    !(IO_URING_READ_ONCE(*w->ring.sq.kflags) & IORING_SQ_TASKRUN))
+		if (!io_uring_cq_ready(&w->ring) && !ring_work_pending(w))
 			break;
 	}
 	io_uring_cq_eventfd_toggle(&w->ring, true);
 	if (io_uring_cq_ready(&w->ring))
-		wake_self(w);
+		eventfd_kick(w->ring_evfd, "a ring's eventfd"); /* completions it did not announce */
 }
 
 /** Point the worker's recvmmsg(2) vectors at its buffers, once: every read reuses them. */
@@ -1019,11 +1062,8 @@ static void worker_serve_locked(struct media_worker *w, int epfd, size_t rounds)
  */
 static bool worker_rx(struct media_worker *w)
 {
-	if (w->uring) {
-		uint64_t n;
-		if (read(w->ring_evfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-			log_err(NULL, "media worker %u: eventfd: %s", w->index, strerror(errno));
-	}
+	if (w->uring)
+		eventfd_drain(w->ring_evfd, "a ring's eventfd");
 	pthread_mutex_lock(&w->lock);
 	bool was_empty = !w->pend_head;
 	if (w->uring)
@@ -1073,13 +1113,8 @@ static bool uring_works(struct media_worker *w)
 		ok = cqe->res > 0 && (cqe->flags & IORING_CQE_F_MORE);
 		unsigned flags = cqe->flags;
 		io_uring_cqe_seen(&w->ring, cqe);
-		if (flags & IORING_CQE_F_BUFFER) {
-			unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
-			io_uring_buf_ring_add(w->rxbr, w->rxbufs + (size_t)bid * RXBUF_SIZE,
-					      RXBUF_SIZE, (unsigned short)bid,
-					      io_uring_buf_ring_mask(RXBUF_COUNT), 0);
-			io_uring_buf_ring_advance(w->rxbr, 1);
-		}
+		if (flags & IORING_CQE_F_BUFFER)
+			rxbuf_give_back(w, flags >> IORING_CQE_BUFFER_SHIFT);
 		if (flags & IORING_CQE_F_MORE) {
 			sqe = io_uring_get_sqe(&w->ring);
 			io_uring_prep_cancel64(sqe, 1, 0);
@@ -1170,10 +1205,7 @@ static int worker_uring_init(struct media_worker *w)
 		err = EINVAL;
 		goto fail;
 	}
-	/* The test's completions signalled the eventfd. */
-	uint64_t n;
-	if (read(w->ring_evfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_err(NULL, "media worker %u: eventfd: %s", w->index, strerror(errno));
+	eventfd_drain(w->ring_evfd, "a ring's eventfd"); /* the test's completions signalled it */
 	w->uring = true;
 	return 0;
  fail:
@@ -1248,9 +1280,7 @@ static int worker_start(struct media_worker *w)
 static void worker_stop(struct media_worker *w)
 {
 	if (w->running) {
-		uint64_t one = 1;
-		if (write(w->stopfd, &one, sizeof(one)) < 0)
-			log_err(NULL, "media worker %u: cannot stop: %s", w->index, strerror(errno));
+		eventfd_kick(w->stopfd, "a media worker to stop");
 		pthread_join(w->thread, NULL);
 		w->running = false;
 	}
@@ -1597,12 +1627,7 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 	if (w->uring && leg->on_arrival) {
 		err = 0;
 		leg_register_file(leg);
-		if (on_worker_thread(w)) {
-			uring_arm(leg);
-			worker_submit(w);
-		} else {
-			w->tick_all = true; /* the worker's next tick arms it */
-		}
+		leg_arm_soon(leg);
 	} else {
 		err = leg_epoll_add(leg, leg->on_arrival);
 		if (!err && w->uring)
@@ -1644,12 +1669,7 @@ static void leg_ring_read_locked(struct media_leg *leg, bool on_arrival)
 		if (!leg->on_arrival)
 			epoll_ctl(w->epfd_clocked, EPOLL_CTL_DEL, leg->fd, NULL);
 		leg->on_arrival = true;
-		if (!leg->rx_armed && on_worker_thread(w)) {
-			uring_arm(leg);
-			worker_submit(w);
-		} else if (!leg->rx_armed) {
-			w->tick_all = true; /* the worker's next tick arms it */
-		}
+		leg_arm_soon(leg);
 		return;
 	}
 	int err = leg_epoll_add(leg, false);

@@ -167,7 +167,9 @@ struct media_stats {
 	uint64_t rx_packets;  /**< valid RTP packets received */
 	uint64_t tx_packets;  /**< packets sent */
 	uint64_t rx_errors;   /**< datagrams that were not RTP */
-	uint64_t tx_drops;    /**< packets the socket refused (buffer full) */
+	uint64_t tx_drops;    /**< packets the socket refused (buffer full); with io_uring, packets
+				   the ring had no room for (a refusal by the socket comes back
+				   after the leg may be gone, and is not counted) */
 };
 
 /** Copy a leg's counters. */
