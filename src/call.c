@@ -122,7 +122,12 @@ static int callstate_of(tagi_t const *tags)
 	return cs;
 }
 
-/** Write our SDP for a leg: what its params say, or a full offer when it has none yet. */
+/**
+ * Write our SDP for a leg: what its params say, or a full offer when it has none yet (RFC 3264
+ * §5, §6). The text goes to leg->sdp, (re)allocated to its length; the o= version goes up only
+ * when the description changed (§8). Returns 0, ENOSPC if it would exceed SDP_MAX bytes, or
+ * ENOMEM (leg->sdp then keeps the previous text).
+ */
 int call_leg_write_sdp(struct call *call, struct leg *leg, bool offer)
 {
 	const struct dl_config *cfg = call->rt->cfg;
@@ -166,14 +171,18 @@ int call_leg_write_sdp(struct call *call, struct leg *leg, bool offer)
 	if (n < 0)
 		return ENOSPC;
 	/* RFC 3264 §8: the version goes up only when the description changes. */
-	if (leg->sdp[0] && strcmp(buf, leg->sdp) != 0) {
+	if (leg->sdp && strcmp(buf, leg->sdp) != 0) {
 		leg->sess_ver++;
 		l.sess_version = leg->sess_ver;
 		n = sdp_write(buf, sizeof(buf), &l);
 		if (n < 0)
 			return ENOSPC;
 	}
-	memcpy(leg->sdp, buf, (size_t)n + 1);
+	char *copy = realloc(leg->sdp, (size_t)n + 1);
+	if (!copy)
+		return ENOMEM;
+	memcpy(copy, buf, (size_t)n + 1);
+	leg->sdp = copy;
 	return 0;
 }
 
@@ -284,8 +293,12 @@ static void call_destroy(struct call *call)
 	su_timer_destroy(call->hunt_timer);
 	media_leg_free(call->a.media);
 	media_leg_free(call->b.media);
-	for (size_t i = 0; i < call->n_rings; i++)
+	free(call->a.sdp);
+	free(call->b.sdp);
+	for (size_t i = 0; i < call->n_rings; i++) {
 		media_leg_free(call->rings[i].leg.media);
+		free(call->rings[i].leg.sdp);
+	}
 	ivr_free(call->ivr);
 	runtime_unref(call->rt);
 	free(call->rings);
@@ -378,6 +391,7 @@ void call_leg_release(struct leg *leg)
 		nua_handle_bind(leg->nh, NULL);
 		leg->nh = NULL;
 	}
+	free(leg->sdp);
 	memset(leg, 0, sizeof(*leg));
 }
 

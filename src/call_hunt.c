@@ -321,7 +321,8 @@ void hunt_ring_response(struct call *call, struct ring *ring, int status, char c
 	su_timer_reset(call->queue_timer);
 	su_timer_reset(call->hunt_timer);
 	call_copy_str(call->agent, sizeof(call->agent), ring->clerk);
-	call->b = ring->leg;
+	free(call->b.sdp);          /* nothing else of a B-leg is left while the call queues */
+	call->b = ring->leg;        /* the leg, its handle, media and SDP move to the call */
 	memset(&ring->leg, 0, sizeof(ring->leg));
 	ring->active = false;
 	for (size_t i = 0; i < call->n_rings; i++)

@@ -18,6 +18,7 @@
 #define CALL_MAX_RINGS 32
 /** Most clerks remembered as tried by one caller. */
 #define CALL_MAX_TRIED 64
+/** Longest SDP body deskline writes, bytes (with its NUL). */
 #define SDP_MAX 1024
 
 enum call_state {
@@ -47,7 +48,8 @@ struct leg {
 	bool bye_sent;
 	uint64_t sess_id;
 	uint64_t sess_ver;
-	char sdp[SDP_MAX];    /**< last SDP we sent on this leg */
+	char *sdp;            /**< last SDP we sent on this leg, NULL before the first; malloc'd to
+	                       *   its length (a few hundred bytes), freed by call_leg_release() */
 };
 
 /** A clerk's phone being rung for a queue call. */
@@ -86,7 +88,7 @@ struct call {
 
 	/* queue (call_hunt.c) */
 	const struct dl_queue *queue;
-	/* Queue calls only, allocated by hunt_start(): ~45 KiB that menu and trunk calls (most
+	/* Queue calls only, allocated by hunt_start(): ~11 KiB that menu and trunk calls (most
 	 * calls) never touch, so they do not carry it. */
 	struct ring *rings;         /**< n_rings slots (CALL_MAX_RINGS once hunting) */
 	size_t n_rings;
