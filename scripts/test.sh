@@ -77,6 +77,13 @@ if [ "${1:-}" != "--unit-only" ]; then
 		rtp_timeout_hangs_up reload_keeps_calls valgrind_no_leaks clerk_login_and_take_call \
 		ring_all_one_winner caller_gone_while_clerk_rings clerk_to_clerk_call \
 		two_nodes_200_callers_20_clerks overflow_opens_ticket_and_mails | tee -a "$out"
+	# The same relays with RTP through epoll (media.io_uring = false): the path of a kernel or a
+	# container that forbids io_uring.
+	echo "== integration tests with media.io_uring = false"
+	MEDIA_IO_URING=false "$top/tests/integration/run.sh" "$top/build/deskline" \
+		rfc4733_to_payment inband_to_payment trunk_early_media hold_and_resume \
+		rtp_timeout_hangs_up clerk_login_and_take_call ring_all_one_winner \
+		clerk_to_clerk_call two_nodes_200_callers_20_clerks | tee -a "$out"
 	p=$(grep -c '^PASS ' "$out")
 	f=$(grep -c '^FAIL ' "$out")
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then

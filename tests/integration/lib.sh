@@ -105,7 +105,8 @@ PY
 
 # Write a test configuration from the sample one: our ports, a temp CDR file, absolute prompts,
 # Redis on $T/redis.sock (only there when the test starts one: a test never touches a Redis
-# running on this machine), a spool in $T; media.workers from $MEDIA_WORKERS (default 0).
+# running on this machine), a spool in $T; media.workers from $MEDIA_WORKERS (default 0) and
+# media.io_uring from $MEDIA_IO_URING (default true, as the sample).
 #   make_conf OUT [sed expressions…]
 make_conf() {
 	local out=$1; shift
@@ -122,6 +123,7 @@ make_conf() {
 	    -e "s#^  closed = \[.*\];#  closed = [ ];#" \
 	    -e "s#url = \"smtp://127.0.0.1:2525\";#url = \"smtp://127.0.0.1:$SMTP_PORT\";#" \
 	    -e "s#^  workers = 0;#  workers = ${MEDIA_WORKERS:-0};#" \
+	    -e "s#^  io_uring = true;#  io_uring = ${MEDIA_IO_URING:-true};#" \
 	    "$@" "$TOP/etc/deskline.conf" >"$out"
 }
 
