@@ -43,12 +43,13 @@ if taken_path:
 # Below the kernel's ephemeral range: a port there can be taken by any socket that binds port 0
 # or connects (sipp's own sockets, free_port above, Redis clients) between this check and the
 # bind of the RTP port (sipp once failed "Unable to bind audio RTP socket … Address already in
-# use" that way). Above 24000: t_concurrency.sh gives its two nodes 20000-23999.
+# use" that way). From 30000: the sample configuration's RTP ports (a deskline started by
+# scripts/run.sh) are 20000-29999, and t_concurrency.sh gives its two nodes 20000-23999.
 try:
     eph_low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 except (OSError, ValueError, IndexError):
     eph_low = 32768
-low, high = (24000, eph_low - 40) if eph_low - 40 > 24000 + 1000 else (30000, 60000)
+low, high = (30000, eph_low - 40) if eph_low - 40 > 30000 + 1000 else (30000, 60000)
 for _ in range(500):
     base = random.randrange(low, high, 2)
     if any(abs(base - t) < 40 for t in taken):
