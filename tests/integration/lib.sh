@@ -49,7 +49,8 @@ try:
     eph_low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 except (OSError, ValueError, IndexError):
     eph_low = 32768
-low, high = (30000, eph_low - 40) if eph_low - 40 > 30000 + 1000 else (30000, 60000)
+low = 30000
+high = eph_low - 40 if eph_low - 40 > low + 1000 else 60000
 for _ in range(500):
     base = random.randrange(low, high, 2)
     if any(abs(base - t) < 40 for t in taken):
