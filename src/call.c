@@ -284,6 +284,15 @@ static void leg_close_media(struct call *call, struct leg *leg)
 	leg->media = NULL;
 }
 
+/** Free a leg's media and its last SDP; the leg's handle is left as it is. */
+static void leg_free_memory(struct leg *leg)
+{
+	media_leg_free(leg->media);
+	leg->media = NULL;
+	free(leg->sdp);
+	leg->sdp = NULL;
+}
+
 /** The last reference is gone: free what the call still holds. */
 static void call_destroy(struct call *call)
 {
@@ -291,14 +300,10 @@ static void call_destroy(struct call *call)
 	su_timer_destroy(call->ring_timer);
 	su_timer_destroy(call->queue_timer);
 	su_timer_destroy(call->hunt_timer);
-	media_leg_free(call->a.media);
-	media_leg_free(call->b.media);
-	free(call->a.sdp);
-	free(call->b.sdp);
-	for (size_t i = 0; i < call->n_rings; i++) {
-		media_leg_free(call->rings[i].leg.media);
-		free(call->rings[i].leg.sdp);
-	}
+	leg_free_memory(&call->a);
+	leg_free_memory(&call->b);
+	for (size_t i = 0; i < call->n_rings; i++)
+		leg_free_memory(&call->rings[i].leg);
 	ivr_free(call->ivr);
 	runtime_unref(call->rt);
 	free(call->rings);
@@ -385,13 +390,11 @@ static void call_check_done(struct call *call)
  */
 void call_leg_release(struct leg *leg)
 {
-	media_leg_free(leg->media);
-	leg->media = NULL;
+	leg_free_memory(leg);
 	if (leg->nh) {
 		nua_handle_bind(leg->nh, NULL);
 		leg->nh = NULL;
 	}
-	free(leg->sdp);
 	memset(leg, 0, sizeof(*leg));
 }
 

@@ -104,6 +104,7 @@
 #define SCAN_TICKS 50
 /** What a completion's user_data names besides the leg (legs are 16-byte aligned). */
 #define UD_ARMED 1u  /**< the leg's multishot receive */
+#define UD_SEND  4u  /**< a packet sent (no leg: only a failed send completes) */
 #define UD_MASK  15u
 /** Ringback cadence, Israel (and most of Europe's 400/425 Hz): 1 s on, 3 s off. */
 #define RINGBACK_ON_MS   1000
@@ -151,6 +152,8 @@ struct media_worker {
 	size_t n_tx;
 	struct media_leg *rearm;    /**< legs whose receive ran out of buffers, busy, to re-arm */
 	unsigned n_files;           /**< size of the ring's fixed-file table; 0: none */
+	uint64_t tx_refused;        /**< ring sends the socket refused: their failed completions
+	                             *   name no leg, so they are counted here, logged at the end */
 	/* The tick visits every leg only while some leg may play or wait for its receive, and
 	 * every SCAN_TICKS ticks: a bridged leg needs nothing from the clock. */
 	bool tick_all;
@@ -439,7 +442,7 @@ static bool uring_send(struct media_leg *leg, const uint8_t *pkt, size_t len)
 		io_uring_prep_sendmsg(sqe, leg->fd, &t->mh, MSG_DONTWAIT);
 	}
 	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS | (leg->fixed ? IOSQE_FIXED_FILE : 0);
-	io_uring_sqe_set_data64(sqe, 0);
+	io_uring_sqe_set_data64(sqe, UD_SEND);
 	return true;
 }
 
@@ -956,7 +959,7 @@ static void leg_rx_ended(struct media_leg *leg)
  * port unreachable), else the leg is no longer busy and is freed if it was freed meanwhile.
  * A receive that ran out of buffers is started again only after every completion has given its
  * buffer back: at once, it would fail again, completion after completion. Failed sends name no
- * leg and are only counted away.
+ * leg: they are counted in the worker's tx_refused, logged when the engine is freed.
  */
 static void worker_reap_locked(struct media_worker *w)
 {
@@ -972,7 +975,12 @@ static void worker_reap_locked(struct media_worker *w)
 		io_uring_cqe_seen(&w->ring, cqe);
 
 		struct media_leg *leg = (struct media_leg *)(uintptr_t)(ud & ~(uint64_t)UD_MASK);
-		if (!leg || (ud & UD_MASK) != UD_ARMED)
+		if (!leg) {
+			if (ud == UD_SEND)
+				w->tx_refused++; /* only a failed send completes */
+			continue;
+		}
+		if ((ud & UD_MASK) != UD_ARMED)
 			continue;
 		if (flags & IORING_CQE_F_BUFFER) {
 			unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
@@ -1438,8 +1446,14 @@ void media_engine_free(struct media_engine *me)
 		su_root_deregister(me->root, me->clock_reg);
 	if (me->notify_reg >= 0)
 		su_root_deregister(me->root, me->notify_reg);
-	for (size_t i = 0; i < me->n_workers; i++)
+	uint64_t refused = 0;
+	for (size_t i = 0; i < me->n_workers; i++) {
 		worker_stop(&me->workers[i]);
+		refused += me->workers[i].tx_refused;
+	}
+	if (refused)
+		log_info(NULL, "media: %llu RTP packets sent through io_uring were refused by their "
+			 "sockets (buffers full)", (unsigned long long)refused);
 	if (me->notifyfd >= 0)
 		close(me->notifyfd);
 	free(me->workers);

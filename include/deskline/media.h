@@ -169,7 +169,8 @@ struct media_stats {
 	uint64_t rx_errors;   /**< datagrams that were not RTP */
 	uint64_t tx_drops;    /**< packets the socket refused (buffer full); with io_uring, packets
 				   the ring had no room for (a refusal by the socket comes back
-				   after the leg may be gone, and is not counted) */
+				   after the leg may be gone: it is counted for the whole engine,
+				   logged by media_engine_free()) */
 };
 
 /** Copy a leg's counters. */
