@@ -154,6 +154,7 @@ struct media_worker {
 	unsigned n_files;           /**< size of the ring's fixed-file table; 0: none */
 	uint64_t tx_refused;        /**< ring sends the socket refused: their failed completions
 	                             *   name no leg, so they are counted here, logged at the end */
+	int tx_refused_err;         /**< the errno of the last of them */
 	/* The tick visits every leg only while some leg may play or wait for its receive, and
 	 * every SCAN_TICKS ticks: a bridged leg needs nothing from the clock. */
 	bool tick_all;
@@ -976,8 +977,10 @@ static void worker_reap_locked(struct media_worker *w)
 
 		struct media_leg *leg = (struct media_leg *)(uintptr_t)(ud & ~(uint64_t)UD_MASK);
 		if (!leg) {
-			if (ud == UD_SEND)
-				w->tx_refused++; /* only a failed send completes */
+			if (ud == UD_SEND) { /* only a failed send completes */
+				w->tx_refused++;
+				w->tx_refused_err = -res;
+			}
 			continue;
 		}
 		if ((ud & UD_MASK) != UD_ARMED)
@@ -1447,13 +1450,16 @@ void media_engine_free(struct media_engine *me)
 	if (me->notify_reg >= 0)
 		su_root_deregister(me->root, me->notify_reg);
 	uint64_t refused = 0;
+	int refused_err = 0;
 	for (size_t i = 0; i < me->n_workers; i++) {
 		worker_stop(&me->workers[i]);
 		refused += me->workers[i].tx_refused;
+		if (me->workers[i].tx_refused)
+			refused_err = me->workers[i].tx_refused_err;
 	}
 	if (refused)
-		log_info(NULL, "media: %llu RTP packets sent through io_uring were refused by their "
-			 "sockets (buffers full)", (unsigned long long)refused);
+		log_notice(NULL, "media: %llu RTP packets sent through io_uring were refused by their "
+			 "sockets (the last: %s)", (unsigned long long)refused, strerror(refused_err));
 	if (me->notifyfd >= 0)
 		close(me->notifyfd);
 	free(me->workers);
