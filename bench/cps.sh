@@ -34,8 +34,6 @@
 #   --children N         Kamailio's UDP worker processes (default 4)
 #   --workers N          media.workers (default 0: media on deskline's SIP loop)
 #   --io-uring true|false  media.io_uring (default true, as in etc/deskline.conf)
-#   --huge-pages true|false  memory.huge_pages (default true, as in etc/deskline.conf: the heap
-#                        on transparent huge pages)
 #   --cpus LIST          CPUs deskline (or Kamailio) runs on, for taskset (default 0); with "0,1"
 #                        it shares CPU 1 with the load generator, which then runs at nice -10 so
 #                        it is served first (bench_load_first in bench/lib.sh)
@@ -69,7 +67,6 @@ deskline_cpu=0
 load_cpu=1
 workers=0
 io_uring=true
-huge_pages=true
 number=1000            # a department number of etc/deskline.conf
 fail_permille=1        # a step is clean when failed ≤ 0.1% of attempted
 saturated_pct=95       # CPU 1 this busy: the load generator is the limit
@@ -87,7 +84,6 @@ while [ $# -gt 0 ]; do
 	--perf-at) perf_at=$2; shift 2 ;;
 	--workers) workers=$2; shift 2 ;;
 	--io-uring) io_uring=$2; shift 2 ;;
-	--huge-pages) huge_pages=$2; shift 2 ;;
 	--cpus) deskline_cpu=$2; shift 2 ;;
 	--idle-s) idle_s=$2; shift 2 ;;
 	--no-doc) write_doc=0; shift ;;
@@ -132,16 +128,12 @@ trunk_media_port=${ports[3]}
 # The sample configuration on our ports (bench_conf in bench/lib.sh).
 conf=$T/deskline.conf
 case $io_uring in true|false) ;; *) echo "cps: --io-uring is true or false" >&2; exit 1 ;; esac
-case $huge_pages in true|false) ;; *) echo "cps: --huge-pages is true or false" >&2; exit 1 ;; esac
 bench_conf "$conf" "$sip_port" "$trunk_port" -e "s#^  workers = 0;#  workers = $workers;#" \
-	-e "s#^  io_uring = true;#  io_uring = $io_uring;#" \
-	-e "s#^  huge_pages = true;#  huge_pages = $huge_pages;#"
+	-e "s#^  io_uring = true;#  io_uring = $io_uring;#"
 grep -q "^  workers = $workers;" "$conf" ||
 	{ echo "cps: etc/deskline.conf changed shape (media.workers)" >&2; exit 1; }
 grep -q "^  io_uring = $io_uring;" "$conf" ||
 	{ echo "cps: etc/deskline.conf changed shape (media.io_uring)" >&2; exit 1; }
-grep -q "^  huge_pages = $huge_pages;" "$conf" ||
-	{ echo "cps: etc/deskline.conf changed shape (memory.huge_pages)" >&2; exit 1; }
 bench_count_cpus "$deskline_cpu" >/dev/null ||
 	{ echo "cps: --cpus is a list like 0 or 0,1" >&2; exit 1; }
 bench_load_first "$deskline_cpu" "$load_cpu"
@@ -409,7 +401,7 @@ columns=("rate" "attempted" "failed" "retrans" "no RTP" "$routed_col" "RTP pkts/
 	 "INVITE→200 ms" "offered" "deskline CPU%" "deskline wait%" "sipp CPU%" "RTP peer CPU%"
 	 "drops $target SIP" "drops RTP peer" "drops other" "VmRSS kB")
 {
-	echo "### $started_utc — CPS of $target, hold $hold_ms ms${perf_at:+, profiled at $perf_at calls/s}, $target on CPU $deskline_cpu$([ "$target" = deskline ] && echo ", media.workers = $workers, io_uring = $io_uring, huge_pages = $huge_pages")"
+	echo "### $started_utc — CPS of $target, hold $hold_ms ms${perf_at:+, profiled at $perf_at calls/s}, $target on CPU $deskline_cpu$([ "$target" = deskline ] && echo ", media.workers = $workers, io_uring = $io_uring")"
 	echo
 	echo "- machine: $(bench_machine); load average before the run: $loadavg; $udp_buffers"
 	[ "$target" = deskline ] ||

@@ -39,8 +39,6 @@
 #                        calls over 10 phases of the packet time, as independent phones do
 #   --io-uring true|false  media.io_uring (default true, as in etc/deskline.conf; false: epoll
 #                        and a system call per packet)
-#   --huge-pages true|false  memory.huge_pages (default true, as in etc/deskline.conf: the heap
-#                        on transparent huge pages)
 #   --cpus LIST          CPUs deskline runs on, for taskset (default 0). With "0,1" deskline
 #                        shares CPU 1 with the load, which then runs at nice -10 so it is served
 #                        first (bench_load_first in bench/lib.sh); the CPU limit is 80% × 2
@@ -72,7 +70,6 @@ max_cpu_pct=80
 workers=0
 inband=auto
 io_uring=true
-huge_pages=true
 burst=()
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit "${1:-0}"; }
@@ -87,7 +84,6 @@ while [ $# -gt 0 ]; do
 	--workers) workers=$2; shift 2 ;;
 	--inband) inband=$2; shift 2 ;;
 	--io-uring) io_uring=$2; shift 2 ;;
-	--huge-pages) huge_pages=$2; shift 2 ;;
 	--burst) burst=(-b); shift ;;
 	--cpus) deskline_cpu=$2; shift 2 ;;
 	--no-doc) write_doc=0; shift ;;
@@ -103,7 +99,6 @@ true|false) inband_value=$inband ;;
 *) echo "media: --inband is auto, true or false" >&2; exit 1 ;;
 esac
 case $io_uring in true|false) ;; *) echo "media: --io-uring is true or false" >&2; exit 1 ;; esac
-case $huge_pages in true|false) ;; *) echo "media: --huge-pages is true or false" >&2; exit 1 ;; esac
 n_cpus=$(bench_count_cpus "$deskline_cpu") || { echo "media: --cpus is a list like 0 or 0,1" >&2; exit 1; }
 cpu_limit=$((max_cpu_pct * n_cpus))
 bench_load_first "$deskline_cpu" "$load_cpu"
@@ -131,16 +126,13 @@ bench_conf "$conf" "$sip_port" "$trunk_port" \
 	-e 's#max_timeouts = 3;#max_timeouts = 100;#' \
 	-e "s#^  workers = 0;#  workers = $workers;#" \
 	-e "s#^  inband_dtmf = \"auto\";#  inband_dtmf = $inband_value;#" \
-	-e "s#^  io_uring = true;#  io_uring = $io_uring;#" \
-	-e "s#^  huge_pages = true;#  huge_pages = $huge_pages;#"
+	-e "s#^  io_uring = true;#  io_uring = $io_uring;#"
 grep -q "^  workers = $workers;" "$conf" ||
 	{ echo "media: etc/deskline.conf changed shape (media.workers)" >&2; exit 1; }
 grep -qF "  inband_dtmf = $inband_value;" "$conf" ||
 	{ echo "media: etc/deskline.conf changed shape (media.inband_dtmf)" >&2; exit 1; }
 grep -q "^  io_uring = $io_uring;" "$conf" ||
 	{ echo "media: etc/deskline.conf changed shape (media.io_uring)" >&2; exit 1; }
-grep -q "^  huge_pages = $huge_pages;" "$conf" ||
-	{ echo "media: etc/deskline.conf changed shape (memory.huge_pages)" >&2; exit 1; }
 grep -q "first_digit_timeout_ms = 100;" "$conf" ||
 	{ echo "media: etc/deskline.conf changed shape (first_digit_timeout_ms)" >&2; exit 1; }
 
@@ -163,8 +155,8 @@ else
 	bench_start_trunk "$load_cpu" "$trunk_port" "$mp_b" "$port_b"
 fi
 rss_start=$(status_kb "$dl_pid" VmRSS)
-printf "mode %s, inband_dtmf %s, io_uring %s, huge_pages %s, peers %s; deskline pid %s on CPU %s, sipp + RTP peers on CPU %s; work folder %s\n" \
-	"$mode" "$inband" "$io_uring" "$huge_pages" "$([ ${#burst[@]} -eq 0 ] && echo paced || echo burst)" "$dl_pid" "$deskline_cpu" "$load_cpu" "$T"
+printf "mode %s, inband_dtmf %s, io_uring %s, peers %s; deskline pid %s on CPU %s, sipp + RTP peers on CPU %s; work folder %s\n" \
+	"$mode" "$inband" "$io_uring" "$([ ${#burst[@]} -eq 0 ] && echo paced || echo burst)" "$dl_pid" "$deskline_cpu" "$load_cpu" "$T"
 printf "%6s %6s %7s %9s %6s %6s %8s %8s %8s %8s %7s %6s %6s %6s %9s %8s %8s %6s\n" calls \
 	rtp-up pkts lost late p50-us p99-us max-us jit-us dl-cpu rcvbuf peers sipp gen-late rss-kB \
 	tr99-us trmax-us held
@@ -361,7 +353,7 @@ columns=("calls" "RTP up" "sipp ok" "sipp failed" "sipp retrans" "packets" "lost
 [ "$mode" = menu ] || columns+=("stamped" "transit p99 µs" "transit max µs" "held > 20 ms")
 {
 	echo "### $started_utc — concurrent $mode calls, media.workers = $workers," \
-	     "inband_dtmf = $inband, io_uring = $io_uring, huge_pages = $huge_pages, RTP peers $([ ${#burst[@]} -eq 0 ] &&
+	     "inband_dtmf = $inband, io_uring = $io_uring, RTP peers $([ ${#burst[@]} -eq 0 ] &&
 	     echo paced || echo "in one burst"), deskline on CPU $deskline_cpu"
 	echo
 	echo "- machine: $(bench_machine); load average before the run: $loadavg; $udp_buffers"

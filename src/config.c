@@ -2427,12 +2427,6 @@ static const struct key redis_keys[] = {
 };
 static const struct table redis_table = TABLE(redis_keys, .done = redis_done);
 
-static const struct key memory_keys[] = {
-	{ .name = "huge_pages", .type = KT_BOOL, .off = OFF(dl_config, heap_huge_pages),
-	  .def_int = 1 },
-};
-static const struct table memory_table = TABLE(memory_keys);
-
 static const struct key log_keys[] = {
 	{ .name = "level", .type = KT_CUSTOM, .off = OFF(dl_config, log_level),
 	  .parse = parse_log_level },
@@ -2467,7 +2461,6 @@ static const struct key root_keys[] = {
 	  .sub = &tickets_table },
 	{ .name = "smtp", .type = KT_SECTION, .off = OFF(dl_config, smtp), .sub = &smtp_table },
 	{ .name = "redis", .type = KT_SECTION, .sub = &redis_table },
-	{ .name = "memory", .type = KT_SECTION, .sub = &memory_table },
 	{ .name = "log", .type = KT_SECTION, .sub = &log_table },
 };
 static const struct table root_table = TABLE(root_keys, .done = root_done);

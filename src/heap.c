@@ -2,13 +2,10 @@
  * @file heap.c  The heap trimmer thread (see heap.h).
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
@@ -107,62 +104,4 @@ void heap_trimmer_stats(struct heap_trimmer *t, struct heap_trim_stats *st)
 	pthread_mutex_lock(&t->lock);
 	*st = t->st;
 	pthread_mutex_unlock(&t->lock);
-}
-
-/** Whether the ':'-separated tunables in @p list name @p name (as "name=value"). */
-static bool tunables_name(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = list; p && *p; ) {
-		if (strncmp(p, name, n) == 0 && p[n] == '=')
-			return true;
-		p = strchr(p, ':');
-		if (p)
-			p++;
-	}
-	return false;
-}
-
-int heap_tunables_with_huge_pages(const char *current, char *buf, size_t len)
-{
-	int n;
-
-	if (current && tunables_name(current, HEAP_HUGE_PAGES_TUNABLE))
-		return EEXIST;
-	if (current && *current)
-		n = snprintf(buf, len, "%s:%s=1", current, HEAP_HUGE_PAGES_TUNABLE);
-	else
-		n = snprintf(buf, len, "%s=1", HEAP_HUGE_PAGES_TUNABLE);
-	return n < 0 || (size_t)n >= len ? ENOSPC : 0;
-}
-
-int heap_huge_pages_reexec(char *const argv[])
-{
-	const char *current = getenv("GLIBC_TUNABLES");
-	const char *preload = getenv("LD_PRELOAD");
-	char *saved = NULL;
-	char value[1024];
-	int err;
-
-	err = heap_tunables_with_huge_pages(current, value, sizeof(value));
-	if (err)
-		return err;
-	if (preload && *preload)
-		return EPERM;
-	if (current && !(saved = strdup(current)))
-		return ENOMEM;
-	if (setenv("GLIBC_TUNABLES", value, 1) != 0) {
-		err = errno;
-		free(saved);
-		return err;
-	}
-	execv("/proc/self/exe", argv);
-	err = errno;
-	if (saved)
-		setenv("GLIBC_TUNABLES", saved, 1);
-	else
-		unsetenv("GLIBC_TUNABLES");
-	free(saved);
-	return err;
 }

@@ -133,8 +133,6 @@ static void reload(struct app *app, const char *path)
 		log_warn(NULL, "media.workers changed: takes effect at the next restart");
 	if (cfg->media.io_uring != app->rt->cfg->media.io_uring)
 		log_warn(NULL, "media.io_uring changed: takes effect at the next restart");
-	if (cfg->heap_huge_pages != app->rt->cfg->heap_huge_pages)
-		log_warn(NULL, "memory.huge_pages changed: takes effect at the next restart");
 	bool listen_changed = cfg->n_listen != app->rt->cfg->n_listen;
 	for (size_t i = 0; !listen_changed && i < cfg->n_listen; i++)
 		listen_changed = strcmp(cfg->listen[i], app->rt->cfg->listen[i]) != 0;
@@ -276,41 +274,6 @@ static void raise_fd_limit(void)
 	}
 }
 
-/**
- * memory.huge_pages: start again with glibc's huge-page heap unless this run already has it
- * (heap.h), and say what the kernel makes of it. Called before any thread or socket exists.
- */
-static void use_huge_pages(char **argv)
-{
-	int err = heap_huge_pages_reexec(argv);
-	char mode[128] = "";
-	FILE *f;
-
-	if (err == EPERM) {
-		log_info(NULL, "heap: huge pages not asked for: LD_PRELOAD is set (another allocator "
-			 "or a checker runs under deskline)");
-		return;
-	}
-	if (err != EEXIST) {
-		log_warn(NULL, "heap: cannot start again with huge pages (%s): 4 KiB pages are used",
-			 strerror(err));
-		return;
-	}
-	f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-	if (f) {
-		if (!fgets(mode, sizeof(mode), f))
-			mode[0] = '\0';
-		fclose(f);
-	}
-	mode[strcspn(mode, "\n")] = '\0';
-	if (strstr(mode, "[never]"))
-		log_notice(NULL, "heap: memory.huge_pages has no effect: the kernel's transparent "
-			   "huge pages are off (/sys/kernel/mm/transparent_hugepage/enabled: %s)", mode);
-	else
-		log_info(NULL, "heap: GLIBC_TUNABLES=%s (transparent huge pages: %s)",
-			 getenv("GLIBC_TUNABLES"), mode[0] ? mode : "unknown");
-}
-
 int main(int argc, char **argv)
 {
 	const char *config_path = DEFAULT_CONFIG;
@@ -352,8 +315,6 @@ int main(int argc, char **argv)
 	config_errors_clear(&errs);
 	const struct dl_config *cfg = app.rt->cfg;
 	log_init("deskline", cfg->log_level, cfg->log_syslog);
-	if (cfg->heap_huge_pages)
-		use_huge_pages(argv);
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 

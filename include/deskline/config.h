@@ -232,9 +232,6 @@ struct dl_config {
 				        be unique among nodes sharing one Redis and stable across
 				        restarts, so a restarted node finds the clerks it owned */
 
-	/* memory */
-	bool heap_huge_pages;      /**< back the heap with transparent huge pages (heap.h; restart) */
-
 	/* log */
 	int log_level;             /**< syslog priority */
 	bool log_syslog;

@@ -78,55 +78,6 @@ test_valgrind_no_leaks() {
 	local rc=0
 	wait "$DESKLINE_PID" || rc=$?
 	grep -E 'ERROR SUMMARY|definitely lost|indirectly lost' "$T/valgrind.log"
-	# memory.huge_pages must not have started deskline again outside valgrind.
-	grep -q 'huge pages not asked for: LD_PRELOAD is set' "$T/deskline.log" ||
-		{ echo "deskline did not keep to valgrind's run"; return 1; }
 	[ "$rc" -eq 0 ] || { echo "deskline under valgrind exited $rc"; sed -n '1,80p' "$T/valgrind.log"; return 1; }
 	grep -q 'ERROR SUMMARY: 0 errors' "$T/valgrind.log"
-}
-
-TESTS+=(heap_huge_pages)
-# memory.huge_pages (default true): deskline starts itself again, same process id, with glibc's
-# huge-page heap tunable; where the kernel's transparent huge pages are "madvise", the heap is
-# then advised (VmFlags hg). An administrator's own glibc.malloc.hugetlb is kept, LD_PRELOAD
-# means no second start, and false leaves the environment alone.
-test_heap_huge_pages() {
-	local tunables
-	make_conf "$T/deskline.conf"
-	start_deskline "$T/deskline.conf" env -u GLIBC_TUNABLES || return 1
-	tunables=$(tr '\0' '\n' <"/proc/$DESKLINE_PID/environ" | grep '^GLIBC_TUNABLES=' || true)
-	[ "$tunables" = "GLIBC_TUNABLES=glibc.malloc.hugetlb=1" ] ||
-		{ echo "environment of $DESKLINE_PID: '$tunables'"; return 1; }
-	grep -q 'heap: GLIBC_TUNABLES=glibc.malloc.hugetlb=1' "$T/deskline.log" || return 1
-	if grep -q '\[madvise\]' /sys/kernel/mm/transparent_hugepage/enabled; then
-		awk '/^[0-9a-f]+-[0-9a-f]+ /{heap = / \[heap\]$/} heap && /^VmFlags:.* hg/{n++}
-		     END{exit n == 0}' "/proc/$DESKLINE_PID/smaps" ||
-			{ echo "no part of the heap advised for huge pages"; return 1; }
-	fi
-	stop_all
-
-	: >"$T/deskline.log"
-	start_deskline "$T/deskline.conf" env GLIBC_TUNABLES=glibc.malloc.hugetlb=0:glibc.malloc.tcache_count=8 || return 1
-	# (glibc edits the variable's memory as it reads it: /proc/PID/environ shows the first
-	# tunable only; deskline logs the whole value.)
-	grep -q 'heap: GLIBC_TUNABLES=glibc.malloc.hugetlb=0:glibc.malloc.tcache_count=8 ' \
-		"$T/deskline.log" || { echo "the administrator's tunables changed"; return 1; }
-	stop_all
-
-	: >"$T/deskline.log"
-	local libc
-	libc=$(ldd "$DESKLINE" | awk '/libc\.so/{print $3}')
-	start_deskline "$T/deskline.conf" env -u GLIBC_TUNABLES LD_PRELOAD="$libc" || return 1
-	! tr '\0' '\n' <"/proc/$DESKLINE_PID/environ" | grep -q '^GLIBC_TUNABLES=' ||
-		{ echo "started again under LD_PRELOAD"; return 1; }
-	grep -q 'huge pages not asked for: LD_PRELOAD is set' "$T/deskline.log" || return 1
-	stop_all
-
-	: >"$T/deskline.log"
-	make_conf "$T/off.conf" -e 's/^  huge_pages = true;/  huge_pages = false;/'
-	grep -q '^  huge_pages = false;' "$T/off.conf" || { echo "sample configuration changed shape"; return 1; }
-	start_deskline "$T/off.conf" env -u GLIBC_TUNABLES || return 1
-	! tr '\0' '\n' <"/proc/$DESKLINE_PID/environ" | grep -q '^GLIBC_TUNABLES=' ||
-		{ echo "GLIBC_TUNABLES set with huge_pages = false"; return 1; }
-	! grep -q 'heap: ' "$T/deskline.log" || { grep 'heap: ' "$T/deskline.log"; return 1; }
 }

@@ -676,8 +676,6 @@ static const struct bad_case bad_cases[] = {
 	  "unknown key \"host\" in redis", 1 },
 	{ "unknown key in log", { [P_TAIL] = "log: {\n  file = \"x.log\"; " HERE "\n};\n" },
 	  "unknown key \"file\" in log", 1 },
-	{ "unknown key in memory", { [P_TAIL] = "memory: {\n  hugepages = true; " HERE "\n};\n" },
-	  "unknown key \"hugepages\" in memory", 1 },
 
 	/* wrong types */
 	{ "integer as a string", { [P_MEDIA] =
@@ -700,8 +698,6 @@ static const struct bad_case bad_cases[] = {
 		"media: { address = \"127.0.0.1\"; port_min = 20000; port_max = 20099;\n"
 		"  io_uring = \"yes\"; " HERE "\n};\n" },
 	  "media.io_uring must be true or false", 1 },
-	{ "huge_pages as an integer", { [P_TAIL] = "memory: {\n  huge_pages = 1; " HERE "\n};\n" },
-	  "memory.huge_pages must be true or false", 1 },
 	{ "string as an integer", { [P_SIP] =
 		"sip: { listen = [ \"sip:127.0.0.1:5060\" ]; numbers = [ \"1000\" ];\n"
 		"  start_menu = 5; " HERE "\n};\n" },
@@ -1789,25 +1785,6 @@ START_TEST(test_io_uring)
 }
 END_TEST
 
-/* memory.huge_pages: true when absent (section or key), as set otherwise. */
-START_TEST(test_huge_pages)
-{
-	static const char *const tails[] = { "", "memory: { };\n", "memory: { huge_pages = true; };\n",
-					     "memory: { huge_pages = false; };\n" };
-	static const bool want[] = { true, true, true, false };
-	struct dl_config_errors errs = { 0 };
-	struct dl_config *cfg = NULL;
-	const char *parts[N_PARTS] = { [P_TAIL] = tails[_i] };
-	char *text = compose(parts);
-	const char *path = write_conf("huge_pages.conf", text);
-
-	free(text);
-	ck_assert_msg(config_load(&cfg, path, &errs) == 0, "%s", dump(&errs));
-	ck_assert_int_eq(cfg->heap_huge_pages, want[_i]);
-	config_unref(cfg);
-}
-END_TEST
-
 /* Clerks and queues as loaded, and the lookups over them. */
 START_TEST(test_clerks_and_queues)
 {
@@ -2317,7 +2294,6 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_good, 0, sizeof(good_cases) / sizeof(good_cases[0]));
 	tcase_add_loop_test(tc, test_inband_dtmf, 0, sizeof(inband_cases) / sizeof(inband_cases[0]));
 	tcase_add_loop_test(tc, test_io_uring, 0, 3);
-	tcase_add_loop_test(tc, test_huge_pages, 0, 4);
 	tcase_add_test(tc, test_clerks_and_queues);
 	tcase_add_loop_test(tc, test_realm, 0, sizeof(realm_cases) / sizeof(realm_cases[0]));
 	tcase_add_test(tc, test_calendar_section);

@@ -52,41 +52,6 @@ static bool wait_trims(struct heap_trimmer *t, uint64_t after, struct heap_trim_
 	return false;
 }
 
-/* GLIBC_TUNABLES with the huge-page heap added; an administrator's own setting is kept. */
-static const struct {
-	const char *current;      /* NULL: unset */
-	size_t len;               /* buffer, bytes */
-	int want_err;
-	const char *want;
-} tunables_cases[] = {
-	{ NULL, 64, 0, "glibc.malloc.hugetlb=1" },
-	{ "", 64, 0, "glibc.malloc.hugetlb=1" },
-	{ "glibc.malloc.tcache_count=8", 64, 0,
-	  "glibc.malloc.tcache_count=8:glibc.malloc.hugetlb=1" },
-	{ "glibc.malloc.hugetlb=0", 64, EEXIST, NULL },
-	{ "glibc.malloc.hugetlb=1", 64, EEXIST, NULL },
-	{ "glibc.malloc.tcache_count=8:glibc.malloc.hugetlb=2", 64, EEXIST, NULL },
-	/* another tunable whose name begins the same is not it */
-	{ "glibc.malloc.hugetlbx=1", 64, 0, "glibc.malloc.hugetlbx=1:glibc.malloc.hugetlb=1" },
-	/* a value that merely contains the name is not it either */
-	{ "x.y=glibc.malloc.hugetlb=1", 64, 0, "x.y=glibc.malloc.hugetlb=1:glibc.malloc.hugetlb=1" },
-	/* exactly long enough, and one byte short */
-	{ NULL, sizeof("glibc.malloc.hugetlb=1"), 0, "glibc.malloc.hugetlb=1" },
-	{ NULL, sizeof("glibc.malloc.hugetlb=1") - 1, ENOSPC, NULL },
-};
-
-START_TEST(test_tunables)
-{
-	char buf[64];
-	int err = heap_tunables_with_huge_pages(tunables_cases[_i].current, buf,
-						tunables_cases[_i].len);
-
-	ck_assert_int_eq(err, tunables_cases[_i].want_err);
-	if (!err)
-		ck_assert_str_eq(buf, tunables_cases[_i].want);
-}
-END_TEST
-
 START_TEST(test_interval_zero)
 {
 	struct heap_trimmer *t = NULL;
@@ -156,7 +121,6 @@ static Suite *heap_suite(void)
 	TCase *tc = tcase_create("trimmer");
 
 	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_tunables, 0, sizeof(tunables_cases) / sizeof(tunables_cases[0]));
 	tcase_add_test(tc, test_interval_zero);
 	tcase_add_test(tc, test_runs_and_counts);
 	tcase_add_test(tc, test_gives_back_middle_pages);
