@@ -72,13 +72,8 @@ unsigned media_engine_workers(const struct media_engine *me);
 /** Whether every worker sends and reads RTP through io_uring (see media_engine_alloc()). */
 bool media_engine_io_uring(const struct media_engine *me);
 
-/** Least time a freed leg's port pair rests before another leg gets it, ms (media_leg_free()). */
-#define MEDIA_PORT_REST_MS 1000
-
 /**
- * Open a leg: the port pair its worker's leg freed longest ago, if that has rested
- * MEDIA_PORT_REST_MS (what it received meanwhile is read away first), else bind an even RTP port
- * and the odd RTCP port above it, round-robin through the range.
+ * Open a leg: bind an even RTP port and the odd RTCP port above it.
  *
  * @param legp      on success *legp is the leg (free: media_leg_free)
  * @param me        engine
@@ -96,11 +91,8 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 		    enum dl_inband_dtmf inband, const struct media_leg_handlers *h, void *arg);
 
 /**
- * Free a leg; a bridge with it is undone. Events of the leg not yet handled are dropped (its
- * handlers are not called again). Its sockets stop being read and are kept bound in its
- * worker's pool for a later leg (media_leg_alloc()); the pool holds at most half the range and
- * closes a pair unused for 30 s, or when media_engine_configure() moves the address or range.
- * NULL is ignored.
+ * Close a leg's sockets and free it; a bridge with it is undone. Events of the leg not yet
+ * handled are dropped (its handlers are not called again). NULL is ignored.
  */
 void media_leg_free(struct media_leg *leg);
 
