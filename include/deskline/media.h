@@ -72,8 +72,13 @@ unsigned media_engine_workers(const struct media_engine *me);
 /** Whether every worker sends and reads RTP through io_uring (see media_engine_alloc()). */
 bool media_engine_io_uring(const struct media_engine *me);
 
+/** Least time a freed leg's port pair rests before another leg gets it, ms (media_leg_free()). */
+#define MEDIA_PORT_REST_MS 1000
+
 /**
- * Open a leg: bind an even RTP port and the odd RTCP port above it.
+ * Open a leg: the port pair its worker's leg freed longest ago, if that has rested
+ * MEDIA_PORT_REST_MS and heard nothing meanwhile (a pair still sent to rests again: RTP bleed),
+ * else bind an even RTP port and the odd RTCP port above it, round-robin through the range.
  *
  * @param legp      on success *legp is the leg (free: media_leg_free)
  * @param me        engine
@@ -91,8 +96,11 @@ int media_leg_alloc(struct media_leg **legp, struct media_engine *me, const stru
 		    enum dl_inband_dtmf inband, const struct media_leg_handlers *h, void *arg);
 
 /**
- * Close a leg's sockets and free it; a bridge with it is undone. Events of the leg not yet
- * handled are dropped (its handlers are not called again). NULL is ignored.
+ * Free a leg; a bridge with it is undone. Events of the leg not yet handled are dropped (its
+ * handlers are not called again). Its sockets stop being read and are kept bound in its
+ * worker's pool for a later leg (media_leg_alloc()); the pool holds at most half the range and
+ * closes a pair unused for 30 s, or when media_engine_configure() moves the address or range.
+ * NULL is ignored.
  */
 void media_leg_free(struct media_leg *leg);
 

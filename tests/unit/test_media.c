@@ -9,7 +9,8 @@
  *                     PCMU ↔ PCMA transcoding, and move between being read on arrival and on
  *                     the clock as they are bridged; symmetric RTP latches to the source (RFC 4961)
  *                     and relatches after silence; legs freed inside a handler or with events
- *                     still queued.
+ *                     still queued; freed legs' ports rest in the pool, are emptied and serve a
+ *                     later leg, and are given up when descriptors run out or the range moves.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <liburing.h>
@@ -221,8 +223,21 @@ static void run_for(int ms)
 		su_root_step(root, 5);
 }
 
-/** Send one RFC 4733 key: a start packet and three end packets, as phones do (§2.5.1.4). */
-static void send_key(const struct peer *p, const struct media_leg *leg, char key, uint16_t seq)
+/** Send one datagram from @p p to @p port on loopback (a port no leg may hold now). */
+static void peer_send_port(const struct peer *p, uint16_t port, const uint8_t *buf, size_t len)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(sendto(p->fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)),
+			 (ssize_t)len);
+}
+
+/**
+ * Send one RFC 4733 key to @p port: a start packet and three end packets, as phones do
+ * (§2.5.1.4).
+ */
+static void send_key_port(const struct peer *p, uint16_t port, char key, uint16_t seq)
 {
 	uint8_t pkt[RTP_HEADER_SIZE + 4];
 	struct rtp_event ev = { .event = (uint8_t)rtp_event_code(key), .volume = 10,
@@ -230,14 +245,21 @@ static void send_key(const struct peer *p, const struct media_leg *leg, char key
 
 	rtp_write_header(pkt, true, EVENT_PT, seq, 8000, 0x1234);
 	rtp_event_write(pkt + RTP_HEADER_SIZE, &ev);
-	peer_send(p, leg, pkt, sizeof(pkt));
+	peer_send_port(p, port, pkt, sizeof(pkt));
 	ev.end = true;
 	ev.duration = 3 * FRAME;
 	for (int i = 1; i <= 3; i++) {
 		rtp_write_header(pkt, false, EVENT_PT, (uint16_t)(seq + i), 8000, 0x1234);
 		rtp_event_write(pkt + RTP_HEADER_SIZE, &ev);
-		peer_send(p, leg, pkt, sizeof(pkt));
+		peer_send_port(p, port, pkt, sizeof(pkt));
 	}
+}
+
+/** Send one RFC 4733 key to @p leg's RTP port. */
+static void send_key(const struct peer *p, const struct media_leg *leg, char key, uint16_t seq)
+{
+	send_key_port(p, media_leg_port(leg), key, seq);
+
 }
 
 /* ---- prompts ----------------------------------------------------------------------------- */
@@ -644,6 +666,151 @@ START_TEST(rebridged_then_back_in_the_menu)
 }
 END_TEST
 
+/** Whether @p port on loopback can be bound now (no socket of the engine holds it). */
+static bool port_free(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(fd, 0);
+	bool ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * The ports of freed legs (a bridged pair: on io_uring runs each had a receive outstanding)
+ * stay bound in the pool: a leg opened at once gets another pair; one opened after
+ * MEDIA_PORT_REST_MS gets a freed pair that stayed silent, not the one the old call's far end
+ * still sent to, which rests again and serves a later leg, emptied. Moving the range closes the
+ * pooled ports.
+ */
+START_TEST(freed_ports_rest_then_serve_a_new_leg_emptied)
+{
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
+	struct peer pa = peer_open(), pb = peer_open(), pd = peer_open(), pe = peer_open();
+	struct seen sa = { 0 }, sb = { 0 }, sc = { 0 }, sd = { 0 }, se = { 0 };
+	uint8_t in[RTP_HEADER_SIZE + FRAME] = { 0 }, buf[1500];
+
+	struct media_leg *a = leg_open(&sa, NULL, &pa, DL_CODEC_PCMU);
+	struct media_leg *b = leg_open(&sb, a, &pb, DL_CODEC_PCMU);
+	ck_assert_int_eq(media_bridge(a, b, true), 0);
+	rtp_write_header(in, true, DL_CODEC_PCMU, 1, 160, 0xabc);
+	peer_send(&pa, a, in, sizeof(in));
+	ck_assert_int_eq(peer_recv(&pb, buf, sizeof(buf), WAIT_MS), (ssize_t)sizeof(in));
+	uint16_t port_a = media_leg_port(a), port_b = media_leg_port(b);
+	media_leg_free(a); /* first: its pair is the first in line */
+	media_leg_free(b);
+	run_for(50); /* the receives' last completions: the legs go, their ports to the pool */
+	ck_assert(!port_free(port_a));
+	ck_assert(!port_free((uint16_t)(port_a + 1)));
+	ck_assert(!port_free(port_b));
+
+	/* The old call's far end on a still sends: a key to its port while it rests. */
+	mstime_t freed = media_now_ms();
+	send_key_port(&pa, port_a, '7', 100);
+
+	/* Not rested yet: a new leg binds another pair. */
+	struct media_leg *c = leg_open(&sc, NULL, NULL, DL_CODEC_PCMU);
+	ck_assert_uint_ne(media_leg_port(c), port_a);
+	ck_assert_uint_ne(media_leg_port(c), port_b);
+
+	/* Rested: the silent pair serves the next leg; a's pair, which heard the key, rests again. */
+	while (media_now_ms() < freed + MEDIA_PORT_REST_MS + 100)
+		su_root_step(root, 5);
+	struct media_leg *d = leg_open(&sd, c, &pd, DL_CODEC_PCMU);
+	ck_assert_uint_eq(media_leg_port(d), port_b);
+	/* a's pair rests again from when a leg found the key in it — that leg's time, or the next
+	 * one's if the silent pair was first in line: it comes back within two rests. */
+	struct media_leg *e = NULL;
+	for (int round = 0; round < 2 && !e; round++) {
+		mstime_t from = media_now_ms();
+		while (media_now_ms() < from + MEDIA_PORT_REST_MS + 100)
+			su_root_step(root, 5);
+		struct media_leg *x = leg_open(&se, c, &pe, DL_CODEC_PCMU);
+		if (media_leg_port(x) == port_a) {
+			e = x;
+		} else {
+			media_leg_free(x);
+			run_for(50);
+		}
+	}
+	ck_assert_msg(e != NULL, "port %u did not come back from the pool", port_a);
+	run_for(100);
+	ck_assert_uint_eq(se.n_digits, 0); /* the old call's key was read away */
+	send_key(&pe, e, '5', 200);
+	mstime_t end = media_now_ms() + WAIT_MS;
+	while (se.n_digits == 0 && media_now_ms() < end)
+		su_root_step(root, 5);
+	run_for(60);
+	ck_assert_str_eq(se.digits, "5");
+	ck_assert_uint_eq(sa.n_digits + sb.n_digits + sc.n_digits + sd.n_digits, 0);
+
+	/* Another range: the pooled pair not in use is closed at once. */
+	media_leg_free(e);
+	run_for(50);
+	ck_assert(!port_free(port_a));
+	uint16_t base = (uint16_t)(port_a < 31000 ? 31000 : 30000);
+	ck_assert_int_eq(media_engine_configure(me, "127.0.0.1", base, (uint16_t)(base + 19),
+						PTIME_MS), 0);
+	/* A socket out of a ring's file table is let go by the kernel a moment later. */
+	mstime_t until = media_now_ms() + WAIT_MS;
+	while (!port_free(port_a) && media_now_ms() < until)
+		run_for(10);
+	ck_assert(port_free(port_a));
+	ck_assert(!port_free(port_b)); /* d's own sockets stay while d is open */
+	media_leg_free(d);
+	media_leg_free(c);
+	run_for(50); /* d's receive ends */
+	close(pa.fd);
+	close(pb.fd);
+	close(pd.fd);
+	close(pe.fd);
+	teardown_engine();
+}
+END_TEST
+
+/*
+ * With no descriptor left in the process, a new leg gets one from a pooled pair not rested yet:
+ * that pair is closed and a fresh port bound, rather than the call failing.
+ */
+START_TEST(out_of_descriptors_a_pooled_pair_is_closed_for_a_new_leg)
+{
+	setup_engine_io(workers_of_run[_i], uring_of_run[_i]);
+	struct seen sa = { 0 }, sb = { 0 };
+	struct media_leg *a = leg_open(&sa, NULL, NULL, DL_CODEC_PCMU);
+	uint16_t port_a = media_leg_port(a);
+	media_leg_free(a);
+	run_for(20);
+	ck_assert(!port_free(port_a));
+
+	/* One descriptor left: the lowest free number is the last one allowed. */
+	int lowest = dup(0);
+	ck_assert_int_ge(lowest, 0);
+	close(lowest);
+	struct rlimit old, one;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	one = old;
+	one.rlim_cur = (rlim_t)lowest + 1;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &one), 0);
+
+	struct media_leg *b;
+	int err = media_leg_alloc(&b, me, NULL, DL_INBAND_OFF, &handlers, &sb);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	ck_assert_int_eq(err, 0);
+	sb.leg = b;
+	ck_assert_uint_ne(media_leg_port(b), port_a); /* a fresh pair, not the unrested one */
+	mstime_t until = media_now_ms() + WAIT_MS;
+	while (!port_free(port_a) && media_now_ms() < until)
+		run_for(10);
+	ck_assert(port_free(port_a));
+	media_leg_free(b);
+	run_for(20);
+	teardown_engine();
+}
+END_TEST
+
 START_TEST(bridge_of_legs_on_two_workers_refused)
 {
 	setup_engine(2);
@@ -695,6 +862,8 @@ static Suite *media_suite(void)
 	tcase_add_loop_test(tc, latches_to_the_source_then_relatches_after_silence, 0, runs);
 	tcase_add_loop_test(tc, bridge_relays_both_ways_and_transcodes, 0, runs);
 	tcase_add_loop_test(tc, rebridged_then_back_in_the_menu, 0, runs);
+	tcase_add_loop_test(tc, freed_ports_rest_then_serve_a_new_leg_emptied, 0, runs);
+	tcase_add_loop_test(tc, out_of_descriptors_a_pooled_pair_is_closed_for_a_new_leg, 0, runs);
 	tcase_add_test(tc, bridge_of_legs_on_two_workers_refused);
 	tcase_add_test(tc, bad_arguments);
 	suite_add_tcase(s, tc);
