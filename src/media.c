@@ -37,12 +37,12 @@
  * (struct port_pool) and given to a later leg of that worker once they have rested
  * MEDIA_PORT_REST_MS: opening, binding, registering with the ring and closing two sockets per
  * leg was an eighth of the core's time at 1500 calls a second. They rest in the order they
- * were freed, as the round-robin through the range rested them. A pair must rest in silence: one
- * that received anything meanwhile (the last call's far end still sending) rests again, since a
- * new leg latches to the first source it hears (RTP bleed). A socket with a receive still
- * outstanding is pooled only when it has ended, so no completion of the old leg can carry the
- * new leg's packets. Ports idle longer than PORT_KEEP_MS are closed, and the pool holds at most half the
- * range.
+ * were freed, as the round-robin through the range rested them. A pair must rest in silence:
+ * one that received anything meanwhile (the last call's far end still sending) rests again,
+ * since a new leg latches to the first source it hears (RTP bleed). A socket with a receive
+ * still outstanding is pooled only when it has ended, so no completion of the old leg can
+ * carry the new leg's packets. Ports idle longer than PORT_KEEP_MS are closed, and the pool
+ * holds at most half the range.
  *
  * Locking: a worker's mutex guards its legs; the worker holds it while it serves a batch or a
  * tick, the loop while it changes a leg (media_leg_*). Handlers are never called by a worker:
@@ -136,7 +136,6 @@ enum leg_tx {
 	TX_RELAY,       /**< whatever the peer leg receives */
 };
 
-/** One owner of legs: an epoll set of their RTP sockets and a ptime clock. */
 /** A freed leg's RTP and RTCP sockets, still bound, waiting for the next leg. */
 struct pooled_port {
 	int fd, fd_rtcp;
@@ -152,6 +151,7 @@ struct port_pool {
 	uint64_t reused;            /**< legs that got their port from here */
 };
 
+/** One owner of legs: an epoll set of their RTP sockets and a ptime clock. */
 struct media_worker {
 	struct media_engine *me;
 	unsigned index;
@@ -404,9 +404,6 @@ static void eventfd_drain(int fd, const char *what)
 		log_err(NULL, "media: cannot read %s: %s", what, strerror(errno));
 }
 
-/* ---- io_uring ---------------------------------------------------------------------------- */
-
-/** Whether the kernel holds receives of @p w's ring not yet run (IORING_SETUP_TASKRUN_FLAG). */
 /* ---- the pool of ports ------------------------------------------------------------------- */
 
 /**
@@ -537,8 +534,9 @@ static bool pool_give_up_one(struct media_engine *me)
 	return false;
 }
 
-/* ---- io_uring ----------------------------------------------------------------------------- */
+/* ---- io_uring ---------------------------------------------------------------------------- */
 
+/** Whether the kernel holds receives of @p w's ring not yet run (IORING_SETUP_TASKRUN_FLAG). */
 static bool ring_work_pending(const struct media_worker *w)
 {
 	return IO_URING_READ_ONCE(*w->ring.sq.kflags) & IORING_SQ_TASKRUN;
