@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build, start a local Redis and start deskline on the
-# sample configuration (etc/deskline.conf). deskline keeps running in the background; its log is
-# run/deskline.log, its CDRs run/cdr.log. Stop it with scripts/stop.sh.
+# The main job: install what is missing, build, start a local Redis and a local SMTP server (the
+# mail of tickets, kept in run/mail) and start deskline on the sample configuration
+# (etc/deskline.conf). deskline keeps running in the background; its log is run/deskline.log, its
+# CDRs run/cdr.log. Stop it all with scripts/stop.sh.
 #   scripts/run.sh [CONFIG]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
