@@ -148,7 +148,6 @@ struct pooled_port {
 struct port_pool {
 	struct pooled_port *q;      /**< cap entries */
 	size_t cap, head, n;
-	uint64_t reused;            /**< legs that got their port from here */
 };
 
 /** One owner of legs: an epoll set of their RTP sockets and a ptime clock. */
@@ -435,6 +434,16 @@ static void port_close(struct media_worker *w, const struct pooled_port *port)
 		close(port->fd_rtcp);
 }
 
+/** Take the oldest pair out of a pool that holds one (lock held). */
+static struct pooled_port pool_pop(struct port_pool *pp)
+{
+	struct pooled_port port = pp->q[pp->head];
+
+	pp->head = (pp->head + 1) % pp->cap;
+	pp->n--;
+	return port;
+}
+
 /**
  * Close the ports that have waited PORT_KEEP_MS or more at @p now (ms), or all of them with
  * @p all (worker lock held).
@@ -444,9 +453,8 @@ static void pool_expire(struct media_worker *w, mstime_t now, bool all)
 	struct port_pool *pp = &w->pool;
 
 	while (pp->n && (all || now - pp->q[pp->head].since >= PORT_KEEP_MS)) {
-		port_close(w, &pp->q[pp->head]);
-		pp->head = (pp->head + 1) % pp->cap;
-		pp->n--;
+		struct pooled_port port = pool_pop(pp);
+		port_close(w, &port);
 	}
 }
 
@@ -496,13 +504,9 @@ static bool pool_take(struct media_worker *w, mstime_t now, struct pooled_port *
 	for (int tries = 0; tries < POOL_TRIES; tries++) {
 		if (!pp->n || now - pp->q[pp->head].since < MEDIA_PORT_REST_MS)
 			return false;
-		*port = pp->q[pp->head];
-		pp->head = (pp->head + 1) % pp->cap;
-		pp->n--;
-		if (port_drain(port->fd) == 0) {
-			pp->reused++;
+		*port = pool_pop(pp);
+		if (port_drain(port->fd) == 0)
 			return true;
-		}
 		port->since = now;
 		pool_put(w, port);
 	}
@@ -523,9 +527,8 @@ static bool pool_give_up_one(struct media_engine *me)
 		pthread_mutex_lock(&w->lock);
 		bool had = pp->n > 0;
 		if (had) {
-			port_close(w, &pp->q[pp->head]);
-			pp->head = (pp->head + 1) % pp->cap;
-			pp->n--;
+			struct pooled_port port = pool_pop(pp);
+			port_close(w, &port);
 		}
 		pthread_mutex_unlock(&w->lock);
 		if (had)

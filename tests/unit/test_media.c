@@ -119,15 +119,21 @@ static struct peer peer_open(void)
 	return p;
 }
 
-/** Send one datagram from @p p to a leg's RTP port. */
-static void peer_send(const struct peer *p, const struct media_leg *leg, const uint8_t *buf,
-		      size_t len)
+/** Send one datagram from @p p to @p port on loopback. */
+static void peer_send_port(const struct peer *p, uint16_t port, const uint8_t *buf, size_t len)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(media_leg_port(leg)) };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
 
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(sendto(p->fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)),
 			 (ssize_t)len);
+}
+
+/** Send one datagram from @p p to a leg's RTP port. */
+static void peer_send(const struct peer *p, const struct media_leg *leg, const uint8_t *buf,
+		      size_t len)
+{
+	peer_send_port(p, media_leg_port(leg), buf, len);
 }
 
 /*
@@ -223,16 +229,6 @@ static void run_for(int ms)
 		su_root_step(root, 5);
 }
 
-/** Send one datagram from @p p to @p port on loopback (a port no leg may hold now). */
-static void peer_send_port(const struct peer *p, uint16_t port, const uint8_t *buf, size_t len)
-{
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
-
-	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(sendto(p->fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)),
-			 (ssize_t)len);
-}
-
 /**
  * Send one RFC 4733 key to @p port: a start packet and three end packets, as phones do
  * (§2.5.1.4).
@@ -259,7 +255,6 @@ static void send_key_port(const struct peer *p, uint16_t port, char key, uint16_
 static void send_key(const struct peer *p, const struct media_leg *leg, char key, uint16_t seq)
 {
 	send_key_port(p, media_leg_port(leg), key, seq);
-
 }
 
 /* ---- prompts ----------------------------------------------------------------------------- */
