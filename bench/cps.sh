@@ -373,7 +373,7 @@ else
 	routed_col="CDR completed on trunk"
 fi
 cat >"$T/doc-intro.md" <<EOF
-One call (\`bench/sipp/cps.xml\`): INVITE with an SDP offer (PCMA, PCMU, telephone-event) → 180 →
+One call (\`bench/sipp/cps.xml\`): INVITE with an SDP offer (PCMA, PCMU, telephone-event) → 100 →
 200 → ACK → deskline plays the main menu's greeting → $flow. The hold (\`--hold-ms\`, default
 200 ms) is short so that the rate, not the number of open calls, is what is measured. The
 caller's RTP end is \`bench/rtpload.c\`: it counts the greeting's packets per SSRC (one per

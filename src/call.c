@@ -1026,7 +1026,10 @@ static void incoming_invite(struct app *app, nua_t *nua, nua_handle_t *nh, sip_t
 
 	if (call_a_setup(call, sip, cfg->media.inband_dtmf) != 0)
 		return;
-	nua_respond(nh, SIP_180_RINGING, TAG_END());
+	/*
+	 * Answered at once, like a PBX's IVR: no 180 first. The stack has sent its 100 Trying;
+	 * a Ringing with nothing ringing would only be one more response to build and send.
+	 */
 	call_a_answer(call);
 }
 
