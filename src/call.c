@@ -398,16 +398,22 @@ void call_leg_release(struct leg *leg)
 	memset(leg, 0, sizeof(*leg));
 }
 
-/** End a leg from our side: BYE when answered, CANCEL while it is still ringing. */
+/**
+ * End a leg from our side: BYE when answered, CANCEL while it is still ringing. Called again
+ * when a 200 crossed the CANCEL (RFC 3261 §9.1: the CANCEL then has no effect), it sends the BYE
+ * that hangs the answered side up.
+ */
 void call_leg_end(struct leg *leg)
 {
 	if (!leg->nh || leg->bye_sent)
 		return;
-	leg->bye_sent = true;
-	if (leg->answered)
+	if (leg->answered) {
+		leg->bye_sent = true;
 		nua_bye(leg->nh, TAG_END());
-	else
+	} else if (!leg->cancel_sent) {
+		leg->cancel_sent = true;
 		nua_cancel(leg->nh, TAG_END());
+	}
 }
 
 void call_hangup(struct call *call, const char *result, const char *detail)

@@ -45,7 +45,8 @@ struct leg {
 	bool has_params;
 	bool answered;        /**< 2xx sent (A) or received (B) */
 	bool offer_pending;   /**< we sent an offer in a 2xx; the answer comes in the ACK */
-	bool bye_sent;
+	bool bye_sent;        /**< nothing more to send to end it: BYE sent, or the INVITE failed */
+	bool cancel_sent;     /**< CANCEL sent while it rang; a 200 that crosses it still gets BYE */
 	uint64_t sess_id;
 	uint64_t sess_ver;
 	char *sdp;            /**< last SDP we sent on this leg, NULL before the first; malloc'd to

@@ -79,3 +79,21 @@ test_caller_hangs_up_while_trunk_rings() {
 	wait_grep '"route":"trunk:payment","result":"caller-hangup"' "$T/cdr.log" 30 ||
 		{ cat "$T/cdr.log"; return 1; }
 }
+
+TESTS+=(answer_crosses_cancel)
+# The resident hangs up while the trunk rings, but the trunk's 200 crosses deskline's CANCEL
+# (RFC 3261 §9.1): the answered B-leg must still get its ACK and a BYE, and the call must end
+# with a record, not stay up on the trunk.
+test_answer_crosses_cancel() {
+	make_conf "$T/deskline.conf"
+	start_deskline "$T/deskline.conf" || return 1
+	scenario trunk-cross "$T/cross.xml"
+	sipp_uas "$T/cross.xml" "$PAY_PORT" -m 1
+	scenario resident "$T/resident.xml" CODECS="8 0 101" \
+		STEPS=@steps/pcap+steps/pause+steps/send-bye DTMF="$PCAP_DIR/dtmf_2833_1.pcap" MS=2500
+	sipp_uac "$T/resident.xml" -s 1000 || { cat "$T/uac.out"; return 1; }
+	wait_grep 'hung up after the crossed answer' "$T"/cross_*_logs.log 50 ||
+		{ echo "the trunk's crossed answer got no BYE"; cat "$T"/cross_*_logs.log; return 1; }
+	wait_grep '"route":"trunk:payment","result":"caller-hangup"' "$T/cdr.log" 30 ||
+		{ cat "$T/cdr.log"; return 1; }
+}
