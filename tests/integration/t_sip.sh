@@ -64,17 +64,24 @@ test_hold_and_resume() {
 	wait_grep '"result":"caller-hangup"' "$T/cdr.log" 30 || { cat "$T/cdr.log"; return 1; }
 }
 
+# deskline and a payment trunk playing tests/integration/sipp/trunk-NAME.xml (its trace files
+# are $T/NAME_*); a resident presses 1 (RFC 4733) and hangs up 2.5 s later, while it rings.
+hangup_while_trunk_rings() {
+	local name=$1
+	make_conf "$T/deskline.conf"
+	start_deskline "$T/deskline.conf" || return 1
+	scenario "trunk-$name" "$T/$name.xml"
+	sipp_uas "$T/$name.xml" "$PAY_PORT" -m 1
+	scenario resident "$T/resident.xml" CODECS="8 0 101" \
+		STEPS=@steps/pcap+steps/pause+steps/send-bye DTMF="$PCAP_DIR/dtmf_2833_1.pcap" MS=2500
+	sipp_uac "$T/resident.xml" -s 1000 || { cat "$T/uac.out"; return 1; }
+}
+
 TESTS+=(caller_hangs_up_while_trunk_rings)
 # The resident presses 1, the payment trunk rings and never answers, the resident hangs up:
 # the trunk gets CANCEL, and the call record says the caller hung up on the way to the trunk.
 test_caller_hangs_up_while_trunk_rings() {
-	make_conf "$T/deskline.conf"
-	start_deskline "$T/deskline.conf" || return 1
-	scenario trunk-noanswer "$T/noanswer.xml"
-	sipp_uas "$T/noanswer.xml" "$PAY_PORT" -m 1
-	scenario resident "$T/resident.xml" CODECS="8 0 101" \
-		STEPS=@steps/pcap+steps/pause+steps/send-bye DTMF="$PCAP_DIR/dtmf_2833_1.pcap" MS=2500
-	sipp_uac "$T/resident.xml" -s 1000 || { cat "$T/uac.out"; return 1; }
+	hangup_while_trunk_rings noanswer || return 1
 	wait_grep 'cancelled' "$T"/noanswer_*_logs.log 50 || { echo "trunk got no CANCEL"; return 1; }
 	wait_grep '"route":"trunk:payment","result":"caller-hangup"' "$T/cdr.log" 30 ||
 		{ cat "$T/cdr.log"; return 1; }
@@ -85,13 +92,7 @@ TESTS+=(answer_crosses_cancel)
 # (RFC 3261 §9.1): the answered B-leg must still get its ACK and a BYE, and the call must end
 # with a record, not stay up on the trunk.
 test_answer_crosses_cancel() {
-	make_conf "$T/deskline.conf"
-	start_deskline "$T/deskline.conf" || return 1
-	scenario trunk-cross "$T/cross.xml"
-	sipp_uas "$T/cross.xml" "$PAY_PORT" -m 1
-	scenario resident "$T/resident.xml" CODECS="8 0 101" \
-		STEPS=@steps/pcap+steps/pause+steps/send-bye DTMF="$PCAP_DIR/dtmf_2833_1.pcap" MS=2500
-	sipp_uac "$T/resident.xml" -s 1000 || { cat "$T/uac.out"; return 1; }
+	hangup_while_trunk_rings cross || return 1
 	wait_grep 'hung up after the crossed answer' "$T"/cross_*_logs.log 50 ||
 		{ echo "the trunk's crossed answer got no BYE"; cat "$T"/cross_*_logs.log; return 1; }
 	wait_grep '"route":"trunk:payment","result":"caller-hangup"' "$T/cdr.log" 30 ||
