@@ -234,6 +234,8 @@ struct media_leg {
 	bool spent_fixed;
 	bool in_epoll;
 	bool on_arrival;            /**< read on arrival (bridged), not in epfd_clocked */
+	bool to_clock;              /**< its peer left the bridge: back to epfd_clocked at the
+				         next tick, unless it is freed or bridged again before */
 	bool rx_armed;              /**< io_uring: its multishot receive is outstanding (busy) */
 	bool fixed;                 /**< io_uring: its socket is in the ring's fixed-file table, at
 				         index fd (no file lookup per packet) */
@@ -639,8 +641,11 @@ static void uring_arm(struct media_leg *leg)
 
 /**
  * Stop @p leg's multishot receive (worker lock held; the loop may do it for a worker thread).
- * The receive ends with a last completion, ECANCELED, which makes the leg un-busy; until then
- * the ring holds the socket open.
+ * The cancel goes to the kernel with the worker's next submit (the sends of a batch or of the
+ * next tick, at most a packet time later), with the other legs' of that time, not in a system
+ * call of its own. The receive ends with a last completion, ECANCELED, which makes the leg
+ * un-busy; until then the ring holds the socket open, and packets still received on a dead or
+ * closed leg are dropped.
  */
 static void uring_cancel(struct media_leg *leg)
 {
@@ -654,7 +659,6 @@ static void uring_cancel(struct media_leg *leg)
 	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)leg | UD_ARMED, 0);
 	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 	io_uring_sqe_set_data64(sqe, 0);
-	worker_submit(w);
 }
 
 /** Whether the calling thread is @p w's own (the loop for the loop worker). */
@@ -852,7 +856,13 @@ static int engine_notified(su_root_magic_t *magic, su_wait_t *wt, su_wakeup_arg_
 
 /* ---- the ptime clock -------------------------------------------------------------------- */
 
-/** Send the next frame of every playing leg of @p w (lock held). */
+static void leg_read_on_arrival_locked(struct media_leg *leg, bool on_arrival);
+
+/**
+ * Send the next frame of every playing leg of @p w (lock held); every SCAN_TICKS ticks, or at
+ * once when tick_all asks, also unlatch silent legs, start bridged legs' receives and move legs
+ * whose peer left (to_clock) back to the clock.
+ */
 static void worker_tick_locked(struct media_worker *w)
 {
 	struct media_engine *me = w->me;
@@ -870,6 +880,10 @@ static void worker_tick_locked(struct media_worker *w)
 			continue;
 		if (leg->connected && now > leg->last_rx_ms + RELATCH_MS)
 			leg_unlatch(leg);
+		if (leg->to_clock) {
+			leg->to_clock = false;
+			leg_read_on_arrival_locked(leg, false);
+		}
 		if (leg_awaits_arm(leg))
 			uring_arm(leg); /* bridged by the loop since the last tick */
 		switch (leg->tx) {
@@ -1466,9 +1480,12 @@ static void worker_stop(struct media_worker *w)
 		w->running = false;
 	}
 	pthread_mutex_lock(&w->lock);
-	/* Legs freed while their receive was being cancelled go with its last completion. */
-	if (w->uring)
+	/* Legs freed while their receive was being cancelled go with its last completion (the
+	 * cancels not submitted yet first). */
+	if (w->uring) {
+		worker_submit(w);
 		worker_reap_locked(w);
+	}
 	pool_resize(w, 0);
 	pthread_mutex_unlock(&w->lock);
 	worker_uring_free(w);
@@ -1925,16 +1942,24 @@ static void leg_read_on_arrival_locked(struct media_leg *leg, bool on_arrival)
 	leg->on_arrival = on_arrival;
 }
 
-/** Undo a bridge with @p leg from both sides (worker lock held). */
+/**
+ * Undo a bridge with @p leg from both sides (worker lock held). @p leg goes back to being read on
+ * the clock now; its peer at the next tick (to_clock), as at a call's end the peer is freed right
+ * after, and moving it first would cost two epoll_ctl(2) and a cancelled receive for nothing.
+ * Until then the peer is read on arrival, which handles its packets as the clock would.
+ */
 static void leg_unbridge_locked(struct media_leg *leg)
 {
 	if (leg->peer) {
-		if (leg->peer->tx == TX_RELAY)
-			leg->peer->tx = TX_SILENT;
-		leg_read_on_arrival_locked(leg->peer, false);
-		leg->peer->peer = NULL;
+		struct media_leg *peer = leg->peer;
+		if (peer->tx == TX_RELAY)
+			peer->tx = TX_SILENT;
+		peer->to_clock = true;
+		leg->w->tick_all = true;
+		peer->peer = NULL;
 		leg->peer = NULL;
 	}
+	leg->to_clock = false;
 	leg_read_on_arrival_locked(leg, false);
 	if (leg->tx == TX_RELAY)
 		leg->tx = TX_SILENT;
@@ -2101,6 +2126,7 @@ int media_bridge(struct media_leg *a, struct media_leg *b, bool both_ways)
 		leg_unbridge_locked(b);
 	a->peer = b;
 	b->peer = a;
+	a->to_clock = b->to_clock = false;
 	leg_read_on_arrival_locked(a, true);
 	leg_read_on_arrival_locked(b, true);
 	a->tx = TX_RELAY;

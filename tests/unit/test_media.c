@@ -651,6 +651,12 @@ START_TEST(rebridged_then_back_in_the_menu)
 	ck_assert_int_eq(recv(pa.fd, buf, sizeof(buf), 0), -1);
 	ck_assert_uint_eq(s1.n_digits + s2.n_digits, 0);
 
+	/* b2, left by a, went back to being read on the clock at a tick: its keys are heard. */
+	send_key(&p2, b2, '5', 300);
+	run_until(&s2.n_digits);
+	ck_assert_str_eq(s2.digits, "5");
+	ck_assert_uint_eq(sa.n_digits, 1);
+
 	media_leg_free(b2);
 	media_leg_free(b1);
 	media_leg_free(a);
