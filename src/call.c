@@ -24,6 +24,7 @@
 
 #include "deskline/call.h"
 #include "deskline/cdr.h"
+#include "deskline/heap.h"
 #include "deskline/ivr.h"
 #include "deskline/log.h"
 #include "deskline/media.h"
@@ -934,6 +935,7 @@ int call_alloc(struct call **callp, struct app *app, nua_t *nua, nua_handle_t *n
 	app->calls = call;
 	app->n_calls++;
 	app->calls_total++;
+	heap_trimmer_note_call(app->trimmer);
 	*callp = call;
 	return 0;
 }

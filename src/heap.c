@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +16,8 @@
 
 struct heap_trimmer {
 	unsigned interval_ms;
+	unsigned busy_calls;        /**< calls per interval above which the trim waits; 0: none */
+	atomic_uint_fast64_t calls; /**< calls set up since the trimmer last looked */
 	int stopfd;                 /**< eventfd: written once to end the thread */
 	pthread_t thread;
 	pthread_mutex_t lock;       /**< guards st */
@@ -40,6 +43,13 @@ static void *trimmer_main(void *arg)
 			continue;
 		if (n != 0)
 			break;  /* asked to stop (or poll failed: nothing else to wait on) */
+		uint64_t calls = atomic_exchange_explicit(&t->calls, 0, memory_order_relaxed);
+		if (!heap_trim_due(calls, t->busy_calls)) {
+			pthread_mutex_lock(&t->lock);
+			t->st.skipped++;
+			pthread_mutex_unlock(&t->lock);
+			continue;
+		}
 		uint64_t t0 = mono_us();
 		int released = malloc_trim(0);
 		uint64_t took = mono_us() - t0;
@@ -56,7 +66,18 @@ static void *trimmer_main(void *arg)
 	return NULL;
 }
 
-int heap_trimmer_start(struct heap_trimmer **tp, unsigned interval_ms)
+bool heap_trim_due(uint64_t calls, unsigned busy_calls)
+{
+	return busy_calls == 0 || calls <= busy_calls;
+}
+
+void heap_trimmer_note_call(struct heap_trimmer *t)
+{
+	if (t)
+		atomic_fetch_add_explicit(&t->calls, 1, memory_order_relaxed);
+}
+
+int heap_trimmer_start(struct heap_trimmer **tp, unsigned interval_ms, unsigned busy_calls)
 {
 	struct heap_trimmer *t;
 	int err;
@@ -67,6 +88,8 @@ int heap_trimmer_start(struct heap_trimmer **tp, unsigned interval_ms)
 	if (!t)
 		return ENOMEM;
 	t->interval_ms = interval_ms;
+	t->busy_calls = busy_calls;
+	atomic_init(&t->calls, 0);
 	t->stopfd = eventfd(0, EFD_CLOEXEC);
 	if (t->stopfd < 0) {
 		err = errno;

@@ -38,6 +38,7 @@ void runtime_unref(struct dl_runtime *rt);
 
 struct call;
 struct cdr;
+struct heap_trimmer;
 struct media_engine;
 struct presence;
 struct registrar;
@@ -62,6 +63,7 @@ struct app {
 	bool draining;               /**< SIGTERM: refuse new calls, end when none are left */
 	su_timer_t *sweep;           /**< once a second: RTP timeouts, drain */
 	uint64_t calls_total;
+	struct heap_trimmer *trimmer; /**< told of each call set up (heap.h); NULL: none */
 };
 
 /**

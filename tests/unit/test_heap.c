@@ -1,6 +1,7 @@
 /**
- * @file test_heap.c  The heap trimmer (heap.h): it runs at its interval, gives freed pages in the
- *                    middle of glibc's heap back to the system, and stops cleanly.
+ * @file test_heap.c  The heap trimmer (heap.h): it runs at its interval, waits while calls come in
+ *                    faster than its busy limit, gives freed pages in the middle of glibc's heap
+ *                    back to the system, and stops cleanly.
  *
  * The blocks come from glibc's allocator itself (__libc_malloc), the one deskline runs on, so the
  * test means the same under AddressSanitizer, whose own allocator would otherwise serve them.
@@ -56,7 +57,7 @@ START_TEST(test_interval_zero)
 {
 	struct heap_trimmer *t = NULL;
 
-	ck_assert_int_eq(heap_trimmer_start(&t, 0), EINVAL);
+	ck_assert_int_eq(heap_trimmer_start(&t, 0, 0), EINVAL);
 	ck_assert_ptr_null(t);
 	heap_trimmer_stop(NULL);  /* ignored */
 }
@@ -67,7 +68,7 @@ START_TEST(test_runs_and_counts)
 	struct heap_trimmer *t = NULL;
 	struct heap_trim_stats st;
 
-	ck_assert_int_eq(heap_trimmer_start(&t, 10), 0);
+	ck_assert_int_eq(heap_trimmer_start(&t, 10, 0), 0);
 	ck_assert_ptr_nonnull(t);
 	ck_assert(wait_trims(t, 2, &st));
 	ck_assert_uint_ge(st.trims, 3);
@@ -99,7 +100,7 @@ START_TEST(test_gives_back_middle_pages)
 	long freed_kib = (long)(BLOCKS / 2) * (BLOCK_BYTES / 1024);
 	long before = rss_kib();
 
-	ck_assert_int_eq(heap_trimmer_start(&t, 20), 0);
+	ck_assert_int_eq(heap_trimmer_start(&t, 20, 0), 0);
 	ck_assert(wait_trims(t, 0, &st));
 	long after = rss_kib();
 	heap_trimmer_stop(t);
@@ -115,6 +116,55 @@ START_TEST(test_gives_back_middle_pages)
 }
 END_TEST
 
+/* The busy limit, as a table: at most busy_calls calls in an interval still end with a trim. */
+START_TEST(test_trim_due)
+{
+	static const struct {
+		uint64_t calls;
+		unsigned busy;
+		bool due;
+	} rows[] = {
+		{ 0, 0, true },    { 1000000, 0, true }, /* no limit */
+		{ 0, 500, true },  { 499, 500, true },  { 500, 500, true },
+		{ 501, 500, false }, { 20000, 500, false },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		ck_assert_msg(heap_trim_due(rows[i].calls, rows[i].busy) == rows[i].due,
+			      "row %zu: %llu calls, limit %u", i, (unsigned long long)rows[i].calls,
+			      rows[i].busy);
+}
+END_TEST
+
+/*
+ * While calls are noted faster than the limit, the intervals pass without a trim (counted as
+ * left out); once they stop, the next interval trims again.
+ */
+START_TEST(test_waits_while_busy)
+{
+	struct heap_trimmer *t = NULL;
+	struct heap_trim_stats st;
+
+	heap_trimmer_note_call(NULL);  /* ignored */
+	ck_assert_int_eq(heap_trimmer_start(&t, 100, 5), 0);
+	for (unsigned waited = 0; waited < WAIT_MS; waited += 2) {
+		for (int i = 0; i < 20; i++)
+			heap_trimmer_note_call(t);
+		heap_trimmer_stats(t, &st);
+		if (st.skipped >= 3)
+			break;
+		sleep_ms(2);
+	}
+	heap_trimmer_stats(t, &st);
+	ck_assert_uint_ge(st.skipped, 3);
+	ck_assert_uint_eq(st.trims, 0);
+
+	ck_assert(wait_trims(t, 0, &st));
+	ck_assert_uint_ge(st.trims, 1);
+	heap_trimmer_stop(t);
+}
+END_TEST
+
 static Suite *heap_suite(void)
 {
 	Suite *s = suite_create("heap");
@@ -124,6 +174,8 @@ static Suite *heap_suite(void)
 	tcase_add_test(tc, test_interval_zero);
 	tcase_add_test(tc, test_runs_and_counts);
 	tcase_add_test(tc, test_gives_back_middle_pages);
+	tcase_add_test(tc, test_trim_due);
+	tcase_add_test(tc, test_waits_while_busy);
 	suite_add_tcase(s, tc);
 	return s;
 }
