@@ -39,8 +39,9 @@
 #define HEAP_TRIM_INTERVAL_MS 10000
 /**
  * Calls set up in one trim interval above which its trim is left out (heap.h): 50 calls/s keep
- * some 64 MB of SIP transactions (40 KB a call for 32 s), whose trim would hold the allocator
- * about a packet time (20 ms); a department's own peak is a few calls a second.
+ * some 64 MB of SIP transactions (40 KB a call for 32 s), and a trim holds the allocator about
+ * 1 ms per MB it gives back (docs/BENCHMARKS.md, 2026-12-08) — three packet times; a
+ * department's own peak is a few calls a second.
  */
 #define HEAP_TRIM_BUSY_CALLS 500
 
